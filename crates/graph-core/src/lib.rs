@@ -1,0 +1,28 @@
+//! The engine of the module: everything that talks to Microsoft Graph and Entra ID.
+//!
+//! It knows nothing of PowerShell or of the C ABI: callers get plain Rust types
+//! ([`Session`], [`RevocationOutcome`], [`GraphError`]) and decide how to present them.
+//! One tokio runtime serves the whole process ([`runtime`]); blocking entry points
+//! take a [`CancellationToken`] so that Ctrl+C in PowerShell reaches an in-flight call.
+//!
+//! Not handled yet: sign-in flows other than a caller-supplied access token, retries,
+//! throttling and bulk batching (see the project's open issues).
+
+pub mod address;
+pub mod environment;
+pub mod error;
+pub mod redact;
+pub mod runtime;
+pub mod session;
+pub mod token;
+
+mod revoke;
+mod user_agent;
+
+pub use address::UserId;
+pub use environment::{Environment, EnvironmentRegistry};
+pub use error::{ErrorKind, GraphError, ServiceDetail};
+pub use revoke::RevocationOutcome;
+pub use session::{Session, SessionConfig};
+pub use token::AccessToken;
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,134 @@
+//! A sign-in context: which cloud, which credential, and the HTTP client that uses them.
+//!
+//! One session is what `Connect-MgGraph` creates and `Disconnect-MgGraph` drops. It owns a
+//! reqwest client (connection pool, TLS with certificate validation always on, the
+//! system proxy from `HTTPS_PROXY`/`NO_PROXY`) so consecutive calls reuse connections.
+//!
+//! Not handled yet: credentials other than a caller-supplied access token, token refresh.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::environment::{Environment, EnvironmentRegistry};
+use crate::error::{ErrorKind, GraphError};
+use crate::runtime::runtime;
+use crate::token::{AccessToken, TokenClaims};
+use crate::user_agent::user_agent;
+
+/// What the caller chooses when connecting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Name of a registered environment (`Global` when absent).
+    #[serde(default = "default_environment")]
+    pub environment: String,
+    /// Appended to the User-Agent, e.g. `PowerShell/7.6.9`.
+    #[serde(default)]
+    pub host_description: Option<String>,
+    /// Longest wait for one HTTP exchange.
+    #[serde(default = "default_client_timeout_seconds")]
+    pub client_timeout_seconds: u64,
+}
+
+fn default_environment() -> String {
+    "Global".to_owned()
+}
+
+fn default_client_timeout_seconds() -> u64 {
+    300
+}
+
+/// What `Get-MgContext` shows: never a secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContext {
+    pub environment: String,
+    pub auth_type: &'static str,
+    pub token_credential_type: &'static str,
+    #[serde(flatten)]
+    pub claims: TokenClaims,
+}
+
+/// A connected sign-in context.
+pub struct Session {
+    pub(crate) environment: Environment,
+    pub(crate) token: AccessToken,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Session {
+    /// Connects with a token the caller obtained elsewhere (`Connect-MgGraph -AccessToken`).
+    pub fn connect_with_access_token(
+        config: &SessionConfig,
+        token: &[u8],
+    ) -> Result<Session, GraphError> {
+        let environment = EnvironmentRegistry::global().get(&config.environment)?;
+        let token = AccessToken::parse(token, unix_now())?;
+        let http = build_http_client(config)?;
+        Ok(Session {
+            environment,
+            token,
+            http,
+        })
+    }
+
+    pub fn context(&self) -> SessionContext {
+        SessionContext {
+            environment: self.environment.name.clone(),
+            auth_type: "UserProvidedAccessToken",
+            token_credential_type: "UserProvidedAccessToken",
+            claims: self.token.claims().clone(),
+        }
+    }
+
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+}
+
+fn build_http_client(config: &SessionConfig) -> Result<reqwest::Client, GraphError> {
+    if config.client_timeout_seconds == 0 {
+        return Err(GraphError::invalid_argument(
+            "the client timeout must be at least 1 second",
+        ));
+    }
+    // Initialises the TLS provider before the first client is built.
+    runtime()?;
+    reqwest::Client::builder()
+        .user_agent(user_agent(config.host_description.as_deref()))
+        .timeout(Duration::from_secs(config.client_timeout_seconds))
+        .connect_timeout(Duration::from_secs(30))
+        .redirect(redirect_policy())
+        .https_only(false) // plain http is already limited to loopback by environment validation
+        .build()
+        .map_err(|error| {
+            GraphError::new(
+                ErrorKind::Internal,
+                format!("the HTTP client could not be created: {error}"),
+            )
+        })
+}
+
+/// Follows at most 5 redirects, and never from https to anything else: a token must not
+/// leave TLS because a server said so.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt
+            .previous()
+            .iter()
+            .any(|previous| previous.scheme() == "https")
+            && attempt.url().scheme() != "https";
+        if downgrade {
+            attempt.error("refused a redirect from https to another scheme")
+        } else if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+pub(crate) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,230 @@
+//! `graph-mock`: a mock Microsoft Graph server on loopback, faithful to the wire behaviour of the
+//! session-revocation actions (`invalidateAllRefreshTokens`, `revokeSignInSessions`) as described in
+//! `shared/reference/graph-wire.md`: raw-path routing, JWT bearer validation, Graph error bodies
+//! and correlation headers. It serves the Rust and Pester tests and the benchmarks.
+//!
+//! Use it in-process through [`MockServer`], or out-of-process through the `graph-mock` binary and
+//! the HTTP control API under `/_mock/`; both drive the same state. Control endpoints (JSON,
+//! camelCase; never journaled):
+//!
+//! | endpoint | body | answer |
+//! | --- | --- | --- |
+//! | `GET /_mock/users` | | `{"users":[{"id","userPrincipalName"}]}` |
+//! | `POST /_mock/users` | `{"users":[...]}` (upsert by id, all or none) | `{"added":n,"total":m}` |
+//! | `DELETE /_mock/users` | | 204 |
+//! | `POST /_mock/tokens` | [`TokenRequest`] | [`MintedToken`] `{"accessToken","expiresOn"}` |
+//! | `GET /_mock/faults` | | `[`[`Fault`]`...]` still queued |
+//! | `POST /_mock/faults` | one [`Fault`] or an array | `{"queued":n}` |
+//! | `DELETE /_mock/faults` | | 204 |
+//! | `GET` / `PUT /_mock/latency` | `{"ms":50}` | `{"ms":50}` / 204 |
+//! | `GET /_mock/requests` | | `[`[`RecordedRequest`]`...]` |
+//! | `DELETE /_mock/requests` | | 204 |
+//! | `GET /_mock/revocations` | | `{"<user id>":count}` |
+//! | `POST /_mock/reset` | | 204 (everything but the signing key) |
+//!
+//! Mistakes in a control body (bad JSON, unknown field, invalid user or fault) answer 400
+//! `{"error":{"code":"MockControlError","message":...}}`.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use graph_mock::{MockConfig, MockServer, TokenRequest, User};
+//! let server = MockServer::start(MockConfig::default()).await?;
+//! server.add_users([User::new("6f1c2d3e-0000-4000-8000-000000000001", "a@contoso.com")])?;
+//! let token = server.mint_token(&TokenRequest::app_only(["User.RevokeSessions.All"]));
+//! let url = format!("{}/beta/users/a@contoso.com/invalidateAllRefreshTokens", server.base_url());
+//! // ... POST to `url` with `Authorization: Bearer {token}` ...
+//! assert_eq!(server.revocations("a@contoso.com"), 0);
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod control;
+mod faults;
+mod graph;
+mod recording;
+mod route;
+mod state;
+mod token;
+mod users;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::MockConfig;
+pub use control::{CONTROL_PREFIX, LatencyBody, UsersBody};
+pub use faults::{Fault, FaultMatch};
+pub use recording::RecordedRequest;
+pub use route::ApiVersion;
+pub use token::{
+    Claims, DEFAULT_APP_ID, DEFAULT_LIFETIME_SECONDS, DEFAULT_TENANT_ID, GRAPH_APP_ID,
+    GRAPH_AUDIENCE, MintedToken, REVOKE_PERMISSIONS, TokenRequest, decode_claims_unverified,
+};
+pub use users::User;
+pub use wire::{ODATA_JSON, WWW_AUTHENTICATE_VALUE};
+
+use state::AppState;
+
+/// How long [`MockServer::shutdown`] waits for in-flight requests before abandoning them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running mock server bound to `127.0.0.1`. Dropping it stops accepting connections (in-flight
+/// requests finish in the background); [`MockServer::shutdown`] also waits for them.
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl MockServer {
+    /// Binds `127.0.0.1` on a free port and serves on the current tokio runtime.
+    pub async fn start(config: MockConfig) -> anyhow::Result<MockServer> {
+        Self::start_on_port(0, config).await
+    }
+
+    /// Binds `127.0.0.1:port` (0 picks a free port) and serves on the current tokio runtime.
+    pub async fn start_on_port(port: u16, config: MockConfig) -> anyhow::Result<MockServer> {
+        let state = Arc::new(AppState::new(&config)?);
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .with_context(|| format!("cannot bind 127.0.0.1:{port}"))?;
+        let addr = listener.local_addr()?;
+        let app = control::router()
+            .fallback(graph::handle)
+            .with_state(Arc::clone(&state));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            // Either an explicit stop or the sender being dropped ends serving.
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(async move { serve.await });
+        Ok(MockServer {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, to be used where a client expects the Graph root
+    /// (`https://graph.microsoft.com`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Mints a bearer token signed with this server's key.
+    pub fn mint_token(&self, req: &TokenRequest) -> String {
+        self.state.mint(req).access_token
+    }
+
+    /// Mints a token and tells its expiry (as `POST /_mock/tokens` does).
+    pub fn mint(&self, req: &TokenRequest) -> MintedToken {
+        self.state.mint(req)
+    }
+
+    /// Adds users (a user with an existing id replaces it); all or none. Returns the user count.
+    pub fn add_users(&self, users: impl IntoIterator<Item = User>) -> anyhow::Result<usize> {
+        let users: Vec<User> = users.into_iter().collect();
+        self.state
+            .directory
+            .lock()
+            .upsert(&users)
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// The known users, in insertion order.
+    pub fn users(&self) -> Vec<User> {
+        self.state.directory.lock().users()
+    }
+
+    /// Forgets all users (revocation counts stay).
+    pub fn clear_users(&self) {
+        self.state.directory.lock().clear_users();
+    }
+
+    /// Queues an injected answer. Returns the queue length.
+    pub fn push_fault(&self, fault: Fault) -> anyhow::Result<usize> {
+        self.state
+            .faults
+            .lock()
+            .push(fault)
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        self.state.faults.lock().clear();
+    }
+
+    /// Sets the delay added to every Graph answer.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state.set_latency(latency);
+    }
+
+    /// Every Graph request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.recorder.lock().snapshot()
+    }
+
+    /// Empties the request journal.
+    pub fn clear_requests(&self) {
+        self.state.recorder.lock().clear();
+    }
+
+    /// How many times the user with this id (or, while known, UPN) was revoked.
+    pub fn revocations(&self, user_id: &str) -> u32 {
+        self.state.directory.lock().revocations_of(user_id)
+    }
+
+    /// Revocation counts by user id (only users revoked at least once).
+    pub fn all_revocations(&self) -> BTreeMap<String, u32> {
+        self.state.directory.lock().all_revocations()
+    }
+
+    /// Clears users, faults, journal, revocations and latency; the signing key stays.
+    pub fn reset(&self) {
+        self.state.reset();
+    }
+
+    /// Stops accepting connections and waits (up to a few seconds) for in-flight requests.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await {
+            Ok(joined) => joined
+                .context("mock server task failed")?
+                .context("mock server stopped with an error"),
+            Err(_) => {
+                // A client holding a request open must not hang the caller's shutdown.
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System;
+using System.Management.Automation;
+using Microsoft.Graph.Beta.PowerShell.Native;
+using Microsoft.Graph.Beta.PowerShell.Runtime;
+using Microsoft.Graph.PowerShell.Authentication;
+
+namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
+{
+    /// <summary>
+    /// <para type="synopsis">Signs out: forgets the current context and its tokens.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommunications.Disconnect, "MgGraph")]
+    [Alias("Disconnect-Graph")]
+    [OutputType(typeof(AuthContext))]
+    public sealed class DisconnectMgGraph : PSCmdlet
+    {
+        /// <inheritdoc/>
+        protected override void ProcessRecord()
+        {
+            ContextInfo? context = GraphSessionState.Clear();
+            if (context is null)
+            {
+                WriteError(new ErrorRecord(
+                    new InvalidOperationException("No application to sign out from: run Connect-MgGraph first."),
+                    "NotConnected",
+                    ErrorCategory.InvalidOperation,
+                    null));
+                return;
+            }
+
+            WriteObject(new AuthContext(context));
+        }
+    }
+}

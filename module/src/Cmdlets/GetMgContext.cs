@@ -1,0 +1,25 @@
+using System.Management.Automation;
+using Microsoft.Graph.Beta.PowerShell.Native;
+using Microsoft.Graph.Beta.PowerShell.Runtime;
+using Microsoft.Graph.PowerShell.Authentication;
+
+namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
+{
+    /// <summary>
+    /// <para type="synopsis">Shows the current sign-in context; writes nothing when not connected.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "MgContext")]
+    [OutputType(typeof(AuthContext))]
+    public sealed class GetMgContext : PSCmdlet
+    {
+        /// <inheritdoc/>
+        protected override void ProcessRecord()
+        {
+            ContextInfo? context = GraphSessionState.Context;
+            if (context is not null)
+            {
+                WriteObject(new AuthContext(context));
+            }
+        }
+    }
+}

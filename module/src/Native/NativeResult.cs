@@ -1,0 +1,61 @@
+using System;
+using System.Text;
+using System.Text.Json;
+
+namespace Microsoft.Graph.Beta.PowerShell.Native
+{
+    /// <summary>Reads what a native call wrote to its out-buffer, then returns the buffer to Rust.</summary>
+    internal static unsafe class NativeResult
+    {
+        internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+        /// <summary>The answer of a successful call, or the error of a failed one.</summary>
+        internal static (T? Value, NativeError? Error) Take<T>(GraphStatus status, GraphBuffer buffer)
+            where T : class
+        {
+            string json = ReadAndFree(buffer);
+            switch (status)
+            {
+                case GraphStatus.Ok:
+                    return (Deserialize<T>(json), null);
+                case GraphStatus.Error:
+                    return (null, Deserialize<NativeError>(json));
+                default:
+                    // Only a defect in this shim can get here (it always passes an out-buffer).
+                    throw new InvalidOperationException($"The native library answered status {status} without a result.");
+            }
+        }
+
+        /// <summary>Like <see cref="Take{T}"/>, but a failure becomes a <see cref="NativeErrorException"/>.</summary>
+        internal static T TakeOrThrow<T>(GraphStatus status, GraphBuffer buffer)
+            where T : class
+        {
+            (T? value, NativeError? error) = Take<T>(status, buffer);
+            if (error is not null)
+            {
+                throw new NativeErrorException(error);
+            }
+
+            return value!;
+        }
+
+        private static string ReadAndFree(GraphBuffer buffer)
+        {
+            try
+            {
+                return buffer.ptr == null ? string.Empty : Encoding.UTF8.GetString(buffer.ptr, checked((int)buffer.len));
+            }
+            finally
+            {
+                NativeMethods.graph_buffer_free(buffer);
+            }
+        }
+
+        private static T Deserialize<T>(string json)
+            where T : class
+        {
+            return JsonSerializer.Deserialize<T>(json, JsonOptions)
+                ?? throw new InvalidOperationException($"The native library answered JSON that does not describe a {typeof(T).Name}.");
+        }
+    }
+}

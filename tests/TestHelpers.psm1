@@ -1,0 +1,86 @@
+# Helpers shared by the Pester suites: start the bundled mock Graph server, talk to its
+# control API, and connect the module to it. Paths come from build.ps1 -Test through
+# environment variables, with defaults for running a suite by hand after ./build.ps1.
+
+$script:RepoRoot = Split-Path $PSScriptRoot -Parent
+
+function Get-ModuleManifestPath {
+    if ($env:GRAPH_MODULE_MANIFEST) { return $env:GRAPH_MODULE_MANIFEST }
+    $manifest = Get-ChildItem (Join-Path $script:RepoRoot 'out/Microsoft.Graph.Beta.Users.Actions') -Filter '*.psd1' -Recurse |
+        Select-Object -First 1
+    if (-not $manifest) { throw 'The module is not built: run ./build.ps1 first.' }
+    $manifest.FullName
+}
+
+function Start-GraphMock {
+    # Starts graph-mock on a free loopback port; it exits by itself when this process ends
+    # (its stdin closes), so a crashed test run leaves nothing behind.
+    $path = if ($env:GRAPH_MOCK_PATH) { $env:GRAPH_MOCK_PATH } else { Join-Path $script:RepoRoot 'target/release/graph-mock' }
+    if (-not (Test-Path $path)) { throw "graph-mock not found at '$path': run ./build.ps1 first." }
+    $start = [System.Diagnostics.ProcessStartInfo]::new($path)
+    $start.ArgumentList.Add('--port'); $start.ArgumentList.Add('0'); $start.ArgumentList.Add('--exit-with-stdin')
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardInput = $true
+    $start.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($start)
+    $line = $process.StandardOutput.ReadLine()
+    if ($line -notmatch '^listening on (http://127\.0\.0\.1:\d+)$') {
+        $process.Kill()
+        throw "graph-mock did not start: '$line'"
+    }
+    [pscustomobject]@{ Process = $process; BaseUrl = $Matches[1] }
+}
+
+function Stop-GraphMock {
+    param([Parameter(Mandatory)] $Mock)
+    if (-not $Mock.Process.HasExited) {
+        $Mock.Process.StandardInput.Close()
+        if (-not $Mock.Process.WaitForExit(5000)) { $Mock.Process.Kill() }
+    }
+}
+
+function Invoke-MockControl {
+    param(
+        [Parameter(Mandatory)] $Mock,
+        [Parameter(Mandatory)] [string] $Method,
+        [Parameter(Mandatory)] [string] $Path,
+        $Body
+    )
+    $parameters = @{ Method = $Method; Uri = "$($Mock.BaseUrl)/_mock/$Path"; NoProxy = $true }
+    if ($PSBoundParameters.ContainsKey('Body')) {
+        $parameters.Body = ConvertTo-Json $Body -Depth 10 -Compress
+        $parameters.ContentType = 'application/json'
+    }
+    Invoke-RestMethod @parameters
+}
+
+function Add-MockUser {
+    param([Parameter(Mandatory)] $Mock, [Parameter(Mandatory)] [string] $UserPrincipalName, [string] $Id = [guid]::NewGuid().ToString())
+    Invoke-MockControl $Mock POST users @{ users = @(@{ id = $Id; userPrincipalName = $UserPrincipalName }) } | Out-Null
+    [pscustomobject]@{ Id = $Id; UserPrincipalName = $UserPrincipalName }
+}
+
+function New-MockToken {
+    # An app-only token by default; -Roles @() gives one without the revoke permission.
+    param([Parameter(Mandatory)] $Mock, [string[]] $Roles = @('User.RevokeSessions.All'), [int] $ExpiresInSeconds = 3600)
+    (Invoke-MockControl $Mock POST tokens @{ roles = $Roles; expiresInSeconds = $ExpiresInSeconds }).accessToken
+}
+
+function Get-MockRequests {
+    param([Parameter(Mandatory)] $Mock)
+    @(Invoke-MockControl $Mock GET requests)
+}
+
+function Clear-MockRequests {
+    param([Parameter(Mandatory)] $Mock)
+    Invoke-MockControl $Mock DELETE requests | Out-Null
+}
+
+function Connect-GraphMock {
+    # Registers the mock as environment 'Mock' and signs in with a token it minted.
+    param([Parameter(Mandatory)] $Mock, [string] $Token = (New-MockToken $Mock))
+    Add-MgEnvironment -Name Mock -GraphEndpoint $Mock.BaseUrl -AzureADEndpoint $Mock.BaseUrl | Out-Null
+    Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $Token -AsPlainText -Force) -NoWelcome
+}
+
+Export-ModuleMember -Function *
