@@ -1,0 +1,70 @@
+#requires -Version 7.4
+<#
+.SYNOPSIS
+    Times Import-Module of the built module in a fresh pwsh -NoProfile against a bare
+    pwsh -NoProfile -Command 1 (medians of -Runs each, interleaved), and reports the module's
+    size on disk. Writes bench/results/import-time.md.
+.EXAMPLE
+    pwsh -NoProfile -File bench/Measure-ImportTime.ps1
+#>
+param([int] $Runs = 10)
+
+$ErrorActionPreference = 'Stop'
+$root = Split-Path $PSScriptRoot -Parent
+$manifest = Get-ChildItem (Join-Path $root 'out/Microsoft.Graph.Beta.Users.Actions') -Filter *.psd1 -Recurse | Select-Object -First 1
+if (-not $manifest) { throw 'Build the module first: ./build.ps1' }
+$pwsh = (Get-Process -Id $PID).Path
+
+function Measure-Process([string] $command) {
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    & $pwsh -NoProfile -NonInteractive -Command $command | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "'$command' failed" }
+    $watch.Elapsed.TotalMilliseconds
+}
+
+function Get-Median([double[]] $values) {
+    $sorted = $values | Sort-Object
+    $middle = [int][Math]::Floor($sorted.Count / 2)
+    if ($sorted.Count % 2) { $sorted[$middle] } else { ($sorted[$middle - 1] + $sorted[$middle]) / 2 }
+}
+
+Measure-Process '1' | Out-Null   # warm the file cache for both
+$bare = [System.Collections.Generic.List[double]]::new()
+$import = [System.Collections.Generic.List[double]]::new()
+$importAndCall = [System.Collections.Generic.List[double]]::new()
+for ($i = 0; $i -lt $Runs; $i++) {
+    $bare.Add((Measure-Process '1'))
+    $import.Add((Measure-Process "Import-Module '$($manifest.FullName)'"))
+    $importAndCall.Add((Measure-Process "Import-Module '$($manifest.FullName)'; `$null = Get-MgEnvironment"))
+}
+
+$folder = $manifest.Directory
+$size = (Get-ChildItem $folder -Recurse -File | Measure-Object Length -Sum).Sum
+$rows = Get-ChildItem $folder -Recurse -File | ForEach-Object {
+    '| `{0}` | {1:N0} |' -f $_.FullName.Substring($folder.FullName.Length + 1), $_.Length
+}
+$bareMedian = Get-Median $bare
+$importMedian = Get-Median $import
+$callMedian = Get-Median $importAndCall
+$report = @"
+# Import time and size
+
+Measured $(Get-Date -Format 'yyyy-MM-dd') on $([Environment]::ProcessorCount) cores, $([System.Runtime.InteropServices.RuntimeInformation]::OSDescription), PowerShell $($PSVersionTable.PSVersion), by ``bench/Measure-ImportTime.ps1`` ($Runs runs each, interleaved, medians of process wall time).
+
+| command | median (ms) |
+| --- | ---: |
+| ``pwsh -NoProfile -Command 1`` | $('{0:N0}' -f $bareMedian) |
+| ``pwsh -NoProfile -Command "Import-Module <module>"`` | $('{0:N0}' -f $importMedian) |
+| ``... ; Get-MgEnvironment`` (first native call: library load + JIT) | $('{0:N0}' -f $callMedian) |
+
+Import-Module adds **$('{0:N0}' -f ($importMedian - $bareMedian)) ms**; the first call into the engine adds **$('{0:N0}' -f ($callMedian - $importMedian)) ms** more.
+
+Module size on disk: **$('{0:N2}' -f ($size / 1MB)) MB** ($('{0:N0}' -f $size) bytes).
+
+| file | bytes |
+| --- | ---: |
+$($rows -join "`n")
+"@
+$out = Join-Path $PSScriptRoot 'results/import-time.md'
+Set-Content -Path $out -Value $report
+$report

@@ -1,0 +1,182 @@
+//! The revocation call against the mock Graph server over real loopback HTTP.
+
+use std::time::{Duration, Instant};
+
+use graph_core::runtime::block_on_cancellable;
+use graph_core::{
+    CancellationToken, Environment, EnvironmentRegistry, ErrorKind, Session, SessionConfig, UserId,
+};
+use graph_mock::{Fault, MockConfig, MockServer, TokenRequest, User};
+
+const ADELE_ID: &str = "0b9a3f6e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+const ADELE_UPN: &str = "adele.vance@contoso.com";
+
+/// A mock server on its own runtime (the core has its own), plus a session connected to it.
+struct Fixture {
+    _runtime: tokio::runtime::Runtime,
+    server: MockServer,
+    session: Session,
+}
+
+fn fixture(roles: &[&str]) -> Fixture {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("mock runtime");
+    let server = runtime
+        .block_on(MockServer::start(
+            MockConfig::default().with_users([User::new(ADELE_ID, ADELE_UPN)]),
+        ))
+        .expect("mock server");
+    // Each fixture registers its own environment name: tests run in parallel in one process.
+    let name = format!("mock-{}", server.addr().port());
+    let environment = Environment::user_defined(&name, &server.base_url(), &server.base_url())
+        .expect("loopback environment");
+    EnvironmentRegistry::global()
+        .add(environment)
+        .expect("registered");
+    let token = server.mint_token(&TokenRequest::app_only(roles.iter().copied()));
+    let config = SessionConfig {
+        environment: name,
+        host_description: Some("tests".into()),
+        client_timeout_seconds: 30,
+    };
+    let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
+    Fixture {
+        _runtime: runtime,
+        server,
+        session,
+    }
+}
+
+fn revoke(
+    session: &Session,
+    user: &str,
+) -> Result<graph_core::RevocationOutcome, graph_core::GraphError> {
+    let user = UserId::parse(user)?;
+    block_on_cancellable(
+        &CancellationToken::new(),
+        session.invalidate_all_refresh_tokens(&user),
+    )
+}
+
+#[test]
+fn success_reads_the_boolean_and_the_identifiers() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    let outcome = revoke(&fixture.session, ADELE_UPN).expect("revoked");
+    assert!(outcome.value);
+    assert_eq!(outcome.status, 200);
+    assert!(outcome.request_id.is_some());
+    let request = &fixture.server.requests()[0];
+    assert_eq!(
+        request.header("client-request-id"),
+        Some(outcome.client_request_id.as_str())
+    );
+    assert_eq!(fixture.server.revocations(ADELE_ID), 1);
+}
+
+#[test]
+fn bodyless_204_is_success() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    fixture
+        .server
+        .push_fault(Fault::status(204))
+        .expect("fault");
+    let outcome = revoke(&fixture.session, ADELE_UPN).expect("204 is success");
+    assert!(outcome.value);
+    assert_eq!(outcome.status, 204);
+}
+
+#[test]
+fn unknown_user_is_a_typed_graph_error() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    let error = revoke(&fixture.session, "nobody@contoso.com").expect_err("404");
+    assert_eq!(error.kind, ErrorKind::Graph);
+    let service = error.service();
+    assert_eq!(service.status, Some(404));
+    assert_eq!(service.code.as_deref(), Some("Request_ResourceNotFound"));
+    assert!(service.request_id.is_some());
+    assert!(service.date.is_some());
+    let sent = fixture.server.requests()[0]
+        .header("client-request-id")
+        .map(str::to_owned);
+    assert_eq!(service.client_request_id, sent);
+}
+
+#[test]
+fn token_without_permission_is_403() {
+    let fixture = fixture(&["User.Read.All"]);
+    let error = revoke(&fixture.session, ADELE_UPN).expect_err("403");
+    assert_eq!(error.service().status, Some(403));
+    assert_eq!(
+        error.service().code.as_deref(),
+        Some("Authorization_RequestDenied")
+    );
+}
+
+#[test]
+fn path_injection_stays_one_segment() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    let error = revoke(&fixture.session, "x/../../groups").expect_err("no such user");
+    assert_eq!(error.service().status, Some(404));
+    let request = &fixture.server.requests()[0];
+    assert_eq!(
+        request.raw_path,
+        "/beta/users/x%2F..%2F..%2Fgroups/invalidateAllRefreshTokens"
+    );
+    assert_eq!(request.user_id.as_deref(), Some("x/../../groups"));
+}
+
+#[test]
+fn cancellation_returns_promptly_while_graph_is_slow() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    fixture.server.set_latency(Duration::from_secs(20));
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let user = UserId::parse(ADELE_UPN).expect("valid");
+    let error = block_on_cancellable(
+        &cancel,
+        fixture.session.invalidate_all_refresh_tokens(&user),
+    )
+    .expect_err("cancelled");
+    assert_eq!(error.kind, ErrorKind::Cancelled);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn unreachable_graph_is_a_network_error() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    // Port 9 on loopback: nothing listens there.
+    let environment =
+        Environment::user_defined("closed-port", "http://127.0.0.1:9", "http://127.0.0.1:9")
+            .expect("valid");
+    EnvironmentRegistry::global()
+        .add(environment)
+        .expect("registered");
+    let token = fixture
+        .server
+        .mint_token(&TokenRequest::app_only(["User.RevokeSessions.All"]));
+    let config = SessionConfig {
+        environment: "closed-port".into(),
+        host_description: None,
+        client_timeout_seconds: 5,
+    };
+    let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
+    let error = revoke(&session, ADELE_UPN).expect_err("refused");
+    assert_eq!(error.kind, ErrorKind::Network);
+    assert!(
+        error.message.contains("could not connect"),
+        "{}",
+        error.message
+    );
+}

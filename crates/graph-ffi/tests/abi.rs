@@ -1,0 +1,272 @@
+//! The C ABI as the C# shim uses it: JSON results, typed errors, bad pointers and bad bytes
+//! refused without crashing, cancellation, and a real call to the mock server.
+
+use std::ptr;
+
+use graph_ffi::buffer::{GraphBuffer, graph_buffer_free};
+use graph_ffi::cancel_exports::{graph_cancel_free, graph_cancel_new, graph_cancel_signal};
+use graph_ffi::environment_exports::graph_environment_add;
+use graph_ffi::revoke_exports::graph_invalidate_all_refresh_tokens;
+use graph_ffi::session_exports::{
+    GraphSession, graph_session_context, graph_session_free, graph_session_open_with_access_token,
+};
+use graph_ffi::status::{GRAPH_ABI_VERSION, GraphStatus, graph_abi_version};
+use graph_mock::{MockConfig, MockServer, TokenRequest, User};
+use serde_json::{Value, json};
+
+/// Reads and frees a buffer the library wrote.
+fn take(buffer: GraphBuffer) -> Value {
+    // SAFETY: the buffer was written by the library and is read once, then freed once.
+    let bytes = unsafe { std::slice::from_raw_parts(buffer.ptr, buffer.len) }.to_vec();
+    // SAFETY: freed once.
+    unsafe { graph_buffer_free(buffer) };
+    serde_json::from_slice(&bytes).expect("the library always writes JSON")
+}
+
+fn revoke(
+    session: *const GraphSession,
+    user: &[u8],
+    cancel: *const graph_ffi::cancel_exports::GraphCancel,
+) -> (GraphStatus, Value) {
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: all pointers are null or live for the call.
+    let status = unsafe {
+        graph_invalidate_all_refresh_tokens(session, user.as_ptr(), user.len(), cancel, &mut out)
+    };
+    (status, take(out))
+}
+
+struct Connected {
+    _runtime: tokio::runtime::Runtime,
+    server: MockServer,
+    session: *mut GraphSession,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        // SAFETY: opened by `connect`, freed once.
+        unsafe { graph_session_free(self.session) };
+    }
+}
+
+fn connect() -> Connected {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = runtime
+        .block_on(MockServer::start(MockConfig::default().with_users([
+            User::new("0b9a3f6e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "adele@contoso.com"),
+        ])))
+        .expect("mock");
+    let name = format!("ffi-{}", server.addr().port());
+    let request = json!({"name": name, "graphEndpoint": server.base_url(), "azureADEndpoint": server.base_url()}).to_string();
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: valid pointers for the call.
+    let status = unsafe { graph_environment_add(request.as_ptr(), request.len(), &mut out) };
+    assert_eq!(status, GraphStatus::Ok, "{}", take(out));
+
+    let config = json!({"environment": name}).to_string();
+    let token = server.mint_token(&TokenRequest::app_only(["User.RevokeSessions.All"]));
+    let mut session = ptr::null_mut();
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: valid pointers for the call.
+    let status = unsafe {
+        graph_session_open_with_access_token(
+            config.as_ptr(),
+            config.len(),
+            token.as_ptr(),
+            token.len(),
+            &mut session,
+            &mut out,
+        )
+    };
+    let context = take(out);
+    assert_eq!(status, GraphStatus::Ok, "{context}");
+    assert_eq!(context["authType"], "UserProvidedAccessToken");
+    assert!(
+        !context.to_string().contains(&token),
+        "the context must not hold the token"
+    );
+    Connected {
+        _runtime: runtime,
+        server,
+        session,
+    }
+}
+
+#[test]
+fn abi_version_matches_what_the_shim_expects() {
+    assert_eq!(graph_abi_version(), GRAPH_ABI_VERSION);
+    let shim = include_str!("../../../module/src/Native/GraphCore.cs");
+    assert!(
+        shim.contains(&format!("ExpectedAbiVersion = {GRAPH_ABI_VERSION};")),
+        "module/src/Native/GraphCore.cs must expect ABI version {GRAPH_ABI_VERSION}"
+    );
+}
+
+#[test]
+fn a_real_call_goes_through_the_exports() {
+    let connected = connect();
+    let (status, outcome) = revoke(connected.session, b"adele@contoso.com", ptr::null());
+    assert_eq!(status, GraphStatus::Ok, "{outcome}");
+    assert_eq!(outcome["value"], true);
+    assert_eq!(outcome["status"], 200);
+    assert_eq!(
+        connected
+            .server
+            .revocations("0b9a3f6e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"),
+        1
+    );
+
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: live session, valid out.
+    let status = unsafe { graph_session_context(connected.session, &mut out) };
+    assert_eq!(status, GraphStatus::Ok);
+    assert!(
+        take(out)["scopes"]
+            .to_string()
+            .contains("User.RevokeSessions.All")
+    );
+}
+
+#[test]
+fn graph_error_crosses_as_json_with_its_trace_fields() {
+    let connected = connect();
+    let (status, error) = revoke(connected.session, b"nobody@contoso.com", ptr::null());
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(error["kind"], "Graph");
+    assert_eq!(error["status"], 404);
+    assert_eq!(error["code"], "Request_ResourceNotFound");
+    assert!(error["requestId"].is_string());
+    assert!(error["clientRequestId"].is_string());
+    assert!(error["date"].is_string());
+}
+
+#[test]
+fn a_signalled_cancel_handle_stops_the_call_before_it_is_sent() {
+    let connected = connect();
+    let cancel = graph_cancel_new();
+    // SAFETY: live handle.
+    unsafe { graph_cancel_signal(cancel) };
+    let (status, error) = revoke(connected.session, b"adele@contoso.com", cancel);
+    // SAFETY: freed once, no call uses it any more.
+    unsafe { graph_cancel_free(cancel) };
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(error["kind"], "Cancelled");
+    assert!(connected.server.requests().is_empty());
+}
+
+#[test]
+fn a_null_session_means_not_connected() {
+    let (status, error) = revoke(ptr::null(), b"adele@contoso.com", ptr::null());
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(error["kind"], "NotConnected");
+    assert!(
+        error["message"]
+            .as_str()
+            .expect("message")
+            .contains("Connect-MgGraph")
+    );
+}
+
+#[test]
+fn bad_pointers_and_bytes_are_refused_not_crashed_on() {
+    let connected = connect();
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: a null pointer with a length is exactly what is being refused.
+    let status = unsafe {
+        graph_invalidate_all_refresh_tokens(
+            connected.session,
+            ptr::null(),
+            5,
+            ptr::null(),
+            &mut out,
+        )
+    };
+    assert_eq!(status, GraphStatus::Error);
+    assert!(
+        take(out)["message"]
+            .as_str()
+            .expect("message")
+            .contains("null pointer")
+    );
+
+    let (status, error) = revoke(connected.session, &[0x61, 0xff, 0x62], ptr::null());
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(error["kind"], "InvalidArgument");
+    assert!(
+        error["message"]
+            .as_str()
+            .expect("message")
+            .contains("UTF-8")
+    );
+
+    // SAFETY: a null out-buffer is reported, never written.
+    let status = unsafe {
+        graph_invalidate_all_refresh_tokens(
+            connected.session,
+            b"a".as_ptr(),
+            1,
+            ptr::null(),
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(status, GraphStatus::NullOutBuffer);
+    assert!(
+        connected.server.requests().is_empty(),
+        "nothing may be sent for bad input"
+    );
+
+    // SAFETY: freeing null handles and an empty buffer is documented as harmless.
+    unsafe {
+        graph_session_free(ptr::null_mut());
+        graph_cancel_free(ptr::null_mut());
+        graph_cancel_signal(ptr::null());
+        graph_buffer_free(GraphBuffer::EMPTY);
+    }
+}
+
+#[test]
+fn malformed_configuration_and_token_are_refused() {
+    let mut session = ptr::null_mut();
+    let mut out = GraphBuffer::EMPTY;
+    let config = b"{not json";
+    // SAFETY: valid pointers for the call.
+    let status = unsafe {
+        graph_session_open_with_access_token(
+            config.as_ptr(),
+            config.len(),
+            b"x".as_ptr(),
+            1,
+            &mut session,
+            &mut out,
+        )
+    };
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(take(out)["kind"], "InvalidArgument");
+    assert!(session.is_null());
+
+    let config = br#"{"environment":"Global"}"#;
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: valid pointers for the call.
+    let status = unsafe {
+        graph_session_open_with_access_token(
+            config.as_ptr(),
+            config.len(),
+            b"nope".as_ptr(),
+            4,
+            &mut session,
+            &mut out,
+        )
+    };
+    assert_eq!(status, GraphStatus::Error);
+    let error = take(out);
+    assert_eq!(error["kind"], "Authentication");
+    assert!(
+        !error.to_string().contains("nope"),
+        "the token must not be echoed: {error}"
+    );
+    assert!(session.is_null());
+}
