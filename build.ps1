@@ -62,7 +62,8 @@ function Build-Module {
     if (Test-Path $helpSource) {
         $helpFolder = Join-Path $ModuleOut 'en-US'
         New-Item -ItemType Directory -Path $helpFolder -Force | Out-Null
-        Copy-Item $helpSource $helpFolder
+        # PowerShell looks up a binary cmdlet's help as "<assembly file name>-Help.xml".
+        Copy-Item $helpSource (Join-Path $helpFolder "$ModuleName.dll-Help.xml")
     }
     Write-Host "==> module assembled in $ModuleOut" -ForegroundColor Cyan
 }

@@ -22,7 +22,7 @@ Describe 'the built module' -Tag CI {
     It 'holds only the manifest, its own assembly and native libraries' {
         $folder = Split-Path $Manifest -Parent
         $files = Get-ChildItem $folder -Recurse -File | ForEach-Object { $_.FullName.Substring($folder.Length + 1) -replace '\\', '/' }
-        $unexpected = $files | Where-Object { $_ -notmatch '^(Microsoft\.Graph\.Beta\.Users\.Actions\.(psd1|dll)|(linux|osx|win)-(x64|arm64)/(lib)?graph_ffi\.(so|dylib|dll)|en-US/.+-Help\.xml)$' }
+        $unexpected = $files | Where-Object { $_ -notmatch '^(Microsoft\.Graph\.Beta\.Users\.Actions\.(psd1|dll)|(linux|osx|win)-(x64|arm64)/(lib)?graph_ffi\.(so|dylib|dll)|en-US/Microsoft\.Graph\.Beta\.Users\.Actions\.dll-Help\.xml)$' }
         $unexpected | Should -BeNullOrEmpty
     }
 
