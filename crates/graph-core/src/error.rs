@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::exchange::Exchange;
 use crate::redact::redact_secrets;
 
 /// The coarse class of a failure; stable, because the shim maps it to ErrorCategory.
@@ -21,6 +22,8 @@ pub enum ErrorKind {
     Graph,
     /// Graph could not be reached (DNS, connect, TLS, connection reset).
     Network,
+    /// The proxy wants credentials, or refused the ones given (HTTP 407).
+    ProxyAuthentication,
     /// Graph did not answer within the client timeout.
     Timeout,
     /// The caller cancelled the call (Ctrl+C).
@@ -59,6 +62,9 @@ pub struct ServiceDetail {
     /// Service time of the failure as Graph reported it (UTC, no zone suffix).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// The redacted exchange, when the caller asked for a trace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Exchange>,
 }
 
 impl GraphError {
@@ -108,6 +114,7 @@ impl GraphError {
                 request_id: inner.request_id.or(header_request_id),
                 client_request_id: Some(inner.client_request_id.unwrap_or(client_request_id)),
                 date: inner.date,
+                exchange: None,
             })),
         }
     }

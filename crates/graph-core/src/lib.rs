@@ -11,18 +11,25 @@
 pub mod address;
 pub mod environment;
 pub mod error;
+pub mod exchange;
+pub mod proxy;
 pub mod redact;
+pub mod request_options;
 pub mod runtime;
 pub mod session;
 pub mod token;
 
+mod http_client;
 mod revoke;
 mod user_agent;
 
 pub use address::UserId;
 pub use environment::{Environment, EnvironmentRegistry};
 pub use error::{ErrorKind, GraphError, ServiceDetail};
-pub use revoke::RevocationOutcome;
+pub use exchange::{Exchange, PreparedRequest, RawResponse};
+pub use proxy::ProxyConfig;
+pub use request_options::RequestOptions;
+pub use revoke::{RevocationOutcome, interpret_revocation};
 pub use session::{Session, SessionConfig};
 pub use token::AccessToken;
 pub use tokio_util::sync::CancellationToken;

@@ -1,8 +1,7 @@
 //! A sign-in context: which cloud, which credential, and the HTTP client that uses them.
 //!
 //! One session is what `Connect-MgGraph` creates and `Disconnect-MgGraph` drops. It owns a
-//! reqwest client (connection pool, TLS with certificate validation always on, the
-//! system proxy from `HTTPS_PROXY`/`NO_PROXY`) so consecutive calls reuse connections.
+//! set of HTTP clients (see [`crate::http_client`]) so consecutive calls reuse connections.
 //!
 //! Not handled yet: credentials other than a caller-supplied access token, token refresh.
 
@@ -11,8 +10,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::environment::{Environment, EnvironmentRegistry};
-use crate::error::{ErrorKind, GraphError};
-use crate::runtime::runtime;
+use crate::error::GraphError;
+use crate::http_client::HttpClients;
 use crate::token::{AccessToken, TokenClaims};
 use crate::user_agent::user_agent;
 
@@ -54,7 +53,7 @@ pub struct SessionContext {
 pub struct Session {
     pub(crate) environment: Environment,
     pub(crate) token: AccessToken,
-    pub(crate) http: reqwest::Client,
+    pub(crate) clients: HttpClients,
 }
 
 impl Session {
@@ -65,11 +64,14 @@ impl Session {
     ) -> Result<Session, GraphError> {
         let environment = EnvironmentRegistry::global().get(&config.environment)?;
         let token = AccessToken::parse(token, unix_now())?;
-        let http = build_http_client(config)?;
+        let clients = HttpClients::new(
+            user_agent(config.host_description.as_deref()),
+            Duration::from_secs(config.client_timeout_seconds),
+        )?;
         Ok(Session {
             environment,
             token,
-            http,
+            clients,
         })
     }
 
@@ -85,48 +87,6 @@ impl Session {
     pub fn environment(&self) -> &Environment {
         &self.environment
     }
-}
-
-fn build_http_client(config: &SessionConfig) -> Result<reqwest::Client, GraphError> {
-    if config.client_timeout_seconds == 0 {
-        return Err(GraphError::invalid_argument(
-            "the client timeout must be at least 1 second",
-        ));
-    }
-    // Initialises the TLS provider before the first client is built.
-    runtime()?;
-    reqwest::Client::builder()
-        .user_agent(user_agent(config.host_description.as_deref()))
-        .timeout(Duration::from_secs(config.client_timeout_seconds))
-        .connect_timeout(Duration::from_secs(30))
-        .redirect(redirect_policy())
-        .https_only(false) // plain http is already limited to loopback by environment validation
-        .build()
-        .map_err(|error| {
-            GraphError::new(
-                ErrorKind::Internal,
-                format!("the HTTP client could not be created: {error}"),
-            )
-        })
-}
-
-/// Follows at most 5 redirects, and never from https to anything else: a token must not
-/// leave TLS because a server said so.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let downgrade = attempt
-            .previous()
-            .iter()
-            .any(|previous| previous.scheme() == "https")
-            && attempt.url().scheme() != "https";
-        if downgrade {
-            attempt.error("refused a redirect from https to another scheme")
-        } else if attempt.previous().len() > 5 {
-            attempt.error("too many redirects")
-        } else {
-            attempt.follow()
-        }
-    })
 }
 
 pub(crate) fn unix_now() -> i64 {

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use graph_core::runtime::block_on_cancellable;
 use graph_core::{
-    CancellationToken, Environment, EnvironmentRegistry, ErrorKind, Session, SessionConfig, UserId,
+    CancellationToken, Environment, EnvironmentRegistry, ErrorKind, RequestOptions, Session,
+    SessionConfig, UserId,
 };
 use graph_mock::{Fault, MockConfig, MockServer, TokenRequest, User};
 
@@ -57,7 +58,7 @@ fn revoke(
     let user = UserId::parse(user)?;
     block_on_cancellable(
         &CancellationToken::new(),
-        session.invalidate_all_refresh_tokens(&user),
+        session.invalidate_all_refresh_tokens(&user, &RequestOptions::default()),
     )
 }
 
@@ -142,7 +143,9 @@ fn cancellation_returns_promptly_while_graph_is_slow() {
     let user = UserId::parse(ADELE_UPN).expect("valid");
     let error = block_on_cancellable(
         &cancel,
-        fixture.session.invalidate_all_refresh_tokens(&user),
+        fixture
+            .session
+            .invalidate_all_refresh_tokens(&user, &RequestOptions::default()),
     )
     .expect_err("cancelled");
     assert_eq!(error.kind, ErrorKind::Cancelled);

@@ -17,6 +17,7 @@ mod boundary;
 pub mod buffer;
 pub mod cancel_exports;
 pub mod environment_exports;
+mod request_options;
 pub mod revoke_exports;
 pub mod session_exports;
 pub mod status;

@@ -6,7 +6,10 @@ use std::ptr;
 use graph_ffi::buffer::{GraphBuffer, graph_buffer_free};
 use graph_ffi::cancel_exports::{graph_cancel_free, graph_cancel_new, graph_cancel_signal};
 use graph_ffi::environment_exports::graph_environment_add;
-use graph_ffi::revoke_exports::graph_invalidate_all_refresh_tokens;
+use graph_ffi::revoke_exports::{
+    graph_interpret_revocation, graph_invalidate_all_refresh_tokens, graph_prepare_revocation,
+    graph_send,
+};
 use graph_ffi::session_exports::{
     GraphSession, graph_session_context, graph_session_free, graph_session_open_with_access_token,
 };
@@ -31,7 +34,17 @@ fn revoke(
     let mut out = GraphBuffer::EMPTY;
     // SAFETY: all pointers are null or live for the call.
     let status = unsafe {
-        graph_invalidate_all_refresh_tokens(session, user.as_ptr(), user.len(), cancel, &mut out)
+        graph_invalidate_all_refresh_tokens(
+            session,
+            user.as_ptr(),
+            user.len(),
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
+            cancel,
+            &mut out,
+        )
     };
     (status, take(out))
 }
@@ -182,6 +195,10 @@ fn bad_pointers_and_bytes_are_refused_not_crashed_on() {
             ptr::null(),
             5,
             ptr::null(),
+            0,
+            ptr::null(),
+            0,
+            ptr::null(),
             &mut out,
         )
     };
@@ -209,6 +226,10 @@ fn bad_pointers_and_bytes_are_refused_not_crashed_on() {
             connected.session,
             b"a".as_ptr(),
             1,
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
             ptr::null(),
             ptr::null_mut(),
         )
@@ -269,4 +290,140 @@ fn malformed_configuration_and_token_are_refused() {
         "the token must not be echoed: {error}"
     );
     assert!(session.is_null());
+}
+
+fn call_with_options(
+    session: *const GraphSession,
+    user: &[u8],
+    options: &str,
+    password: &[u8],
+) -> (GraphStatus, Value) {
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: all pointers are live for the call.
+    let status = unsafe {
+        graph_invalidate_all_refresh_tokens(
+            session,
+            user.as_ptr(),
+            user.len(),
+            options.as_ptr(),
+            options.len(),
+            password.as_ptr(),
+            password.len(),
+            ptr::null(),
+            &mut out,
+        )
+    };
+    (status, take(out))
+}
+
+#[test]
+fn extra_headers_reach_the_wire_and_reserved_ones_are_refused() {
+    let connected = connect();
+    let options = json!({"headers": [["x-ms-throttle-priority", "High"]]}).to_string();
+    let (status, outcome) =
+        call_with_options(connected.session, b"adele@contoso.com", &options, b"");
+    assert_eq!(status, GraphStatus::Ok, "{outcome}");
+    assert_eq!(
+        connected.server.requests()[0].header("x-ms-throttle-priority"),
+        Some("High")
+    );
+
+    let options = json!({"headers": [["Authorization", "Bearer stolen"]]}).to_string();
+    let (status, error) = call_with_options(connected.session, b"adele@contoso.com", &options, b"");
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(error["kind"], "InvalidArgument");
+    assert_eq!(
+        connected.server.requests().len(),
+        1,
+        "nothing more may be sent"
+    );
+}
+
+#[test]
+fn a_trace_is_redacted() {
+    let connected = connect();
+    let options = json!({"trace": true}).to_string();
+    let (status, outcome) =
+        call_with_options(connected.session, b"adele@contoso.com", &options, b"");
+    assert_eq!(status, GraphStatus::Ok, "{outcome}");
+    let exchange = &outcome["exchange"];
+    assert_eq!(exchange["status"], 200);
+    let text = exchange.to_string();
+    assert!(text.contains("Bearer [redacted]"), "{text}");
+    let sent = connected.server.requests()[0]
+        .header("authorization")
+        .expect("authorization")
+        .to_owned();
+    assert!(!text.contains(sent.trim_start_matches("Bearer ")), "{text}");
+}
+
+#[test]
+fn the_three_step_path_sends_the_token_only_to_the_graph_endpoint() {
+    let connected = connect();
+    let user = b"adele@contoso.com";
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: live pointers.
+    let status = unsafe {
+        graph_prepare_revocation(
+            connected.session,
+            user.as_ptr(),
+            user.len(),
+            ptr::null(),
+            0,
+            &mut out,
+        )
+    };
+    let mut request = take(out);
+    assert_eq!(status, GraphStatus::Ok, "{request}");
+    assert!(!request.to_string().to_lowercase().contains("authorization"));
+
+    let send = |request: &Value| {
+        let text = request.to_string();
+        let mut out = GraphBuffer::EMPTY;
+        // SAFETY: live pointers.
+        let status = unsafe {
+            graph_send(
+                connected.session,
+                text.as_ptr(),
+                text.len(),
+                ptr::null(),
+                0,
+                ptr::null(),
+                0,
+                ptr::null(),
+                &mut out,
+            )
+        };
+        (status, take(out))
+    };
+    let (status, response) = send(&request);
+    assert_eq!(status, GraphStatus::Ok, "{response}");
+    let request_text = request.to_string();
+    let response_text = response.to_string();
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: live pointers.
+    let status = unsafe {
+        graph_interpret_revocation(
+            request_text.as_ptr(),
+            request_text.len(),
+            response_text.as_ptr(),
+            response_text.len(),
+            &mut out,
+        )
+    };
+    let outcome = take(out);
+    assert_eq!(status, GraphStatus::Ok, "{outcome}");
+    assert_eq!(outcome["value"], true);
+
+    request["url"] =
+        json!("http://127.0.0.2:9/beta/users/adele@contoso.com/invalidateAllRefreshTokens");
+    let (status, error) = send(&request);
+    assert_eq!(status, GraphStatus::Error);
+    assert!(
+        error["message"]
+            .as_str()
+            .expect("message")
+            .contains("outside the Graph endpoint")
+    );
+    assert_eq!(connected.server.requests().len(), 1);
 }

@@ -1,5 +1,8 @@
 using System;
+using System.Collections;
 using System.Management.Automation;
+using System.Threading;
+using Microsoft.Graph.Beta.PowerShell.Models;
 using Microsoft.Graph.Beta.PowerShell.Native;
 using Microsoft.Graph.Beta.PowerShell.Runtime;
 
@@ -20,30 +23,117 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         #region Parameters
 
         private const string InvalidateParameterSet = "Invalidate";
+        private const string InvalidateViaIdentityParameterSet = "InvalidateViaIdentity";
 
         /// <summary>The user's object id or user principal name.</summary>
         [Parameter(Mandatory = true, ParameterSetName = InvalidateParameterSet)]
         public string UserId { get; set; } = string.Empty;
+
+        /// <summary>The user as an identity object: a hashtable @{UserId=...}, a user object, a CSV row or a string.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = InvalidateViaIdentityParameterSet, ValueFromPipeline = true)]
+        public IUsersActionsIdentity InputObject { get; set; } = new UsersActionsIdentity();
+
+        /// <summary>Name of a global variable that receives the response headers on success.</summary>
+        [Parameter]
+        [Alias("RHV")]
+        public string? ResponseHeadersVariable { get; set; }
+
+        /// <summary>Waits for a .NET debugger to attach before doing anything.</summary>
+        [Parameter(DontShow = true)]
+        public SwitchParameter Break { get; set; }
+
+        /// <summary>Extra request headers.</summary>
+        [Parameter(ValueFromPipeline = true)]
+        public IDictionary? Headers { get; set; }
+
+        /// <summary>Pipeline steps that run after the prepended ones, just before the request is sent.</summary>
+        [Parameter]
+        public SendAsyncStep[]? HttpPipelineAppend { get; set; }
+
+        /// <summary>Pipeline steps that run first.</summary>
+        [Parameter]
+        public SendAsyncStep[]? HttpPipelinePrepend { get; set; }
+
+        /// <summary>The proxy server to send the request through.</summary>
+        [Parameter]
+        public Uri? Proxy { get; set; }
+
+        /// <summary>Credentials for the proxy server (basic authentication).</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? ProxyCredential { get; set; }
+
+        /// <summary>Use the current user's default credentials for the proxy.</summary>
+        [Parameter]
+        public SwitchParameter ProxyUseDefaultCredentials { get; set; }
 
         #endregion
 
         #region Members
 
         private readonly CancelHandle _cancel = new();
+        private readonly CancellationTokenSource _stopping = new();
+        private HttpPipelineRunner _pipeline = new(null, null);
+        private bool _headersFromCommandLine;
+        private bool _trace;
 
         #endregion
 
         #region Method Overrides
 
         /// <inheritdoc/>
+        protected override void BeginProcessing()
+        {
+            // Parameters bound here came from the command line; -Headers bound later came from
+            // the pipeline, where it is the very object that also became the identity.
+            _headersFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Headers));
+            _pipeline = new HttpPipelineRunner(HttpPipelinePrepend, HttpPipelineAppend);
+            _trace = MyInvocation.BoundParameters.ContainsKey("Debug")
+                || (GetVariableValue("DebugPreference") is ActionPreference debug && debug != ActionPreference.SilentlyContinue);
+            if (ProxyUseDefaultCredentials)
+            {
+                WriteWarning("-ProxyUseDefaultCredentials: integrated (NTLM/Kerberos) proxy authentication is not supported, so no credentials are sent to the proxy; use -ProxyCredential for a proxy that needs them.");
+            }
+
+            if (Break)
+            {
+                DebuggerWait.WaitForDebugger(this, _stopping.Token);
+            }
+        }
+
+        /// <inheritdoc/>
         protected override void ProcessRecord()
         {
-            Revoke(UserId);
+            string userId;
+            IDictionary? headers;
+            if (ParameterSetName == InvalidateViaIdentityParameterSet)
+            {
+                if (InputObject?.UserId is not string identityUserId)
+                {
+                    ThrowTerminatingError(new ErrorRecord(
+                        new ArgumentException("InputObject has null value for InputObject.UserId"),
+                        string.Empty,
+                        ErrorCategory.InvalidArgument,
+                        InputObject));
+                    return;
+                }
+
+                userId = identityUserId;
+                headers = _headersFromCommandLine ? Headers : null;
+            }
+            else
+            {
+                userId = UserId;
+                headers = Headers;
+            }
+
+            Revoke(userId, headers);
         }
 
         /// <summary>Ctrl+C: stops the request in flight; PowerShell runs this on another thread.</summary>
         protected override void StopProcessing()
         {
+            _stopping.Cancel();
             _cancel.Signal();
         }
 
@@ -51,13 +141,14 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         public void Dispose()
         {
             _cancel.Dispose();
+            _stopping.Dispose();
         }
 
         #endregion
 
         #region Private Methods
 
-        private void Revoke(string userId)
+        private void Revoke(string userId, IDictionary? headers)
         {
             if (!ShouldProcess($"Call remote 'POST /users/{userId}/invalidateAllRefreshTokens' operation"))
             {
@@ -72,10 +163,29 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                     GraphErrorRecords.AuthenticationNeededId,
                     ErrorCategory.AuthenticationError,
                     null));
+                return;
             }
 
+            RequestOptionsJson json = new()
+            {
+                Headers = HeaderConverter.Convert(headers, out string? headerProblem),
+                Proxy = Proxy is null ? null : new ProxyJson { Url = Proxy.OriginalString, Username = ProxyCredential?.UserName },
+                Trace = _trace,
+            };
+            if (headerProblem is not null)
+            {
+                WriteError(new ErrorRecord(new ArgumentException(headerProblem), "InvalidHeader", ErrorCategory.InvalidArgument, headers));
+                return;
+            }
+
+            CallOptions options = new(json, Proxy is null ? null : ProxyCredential?.Password);
             WriteVerbose($"Invalidating all refresh tokens and session cookies of user '{userId}'.");
-            (RevocationOutcome? outcome, NativeError? error) = GraphCore.InvalidateAllRefreshTokens(session, userId, _cancel);
+            (RevocationOutcome? outcome, NativeError? error) = Execute(session, userId, options);
+            if ((outcome?.Exchange ?? error?.Exchange) is Exchange exchange)
+            {
+                WriteDebug(DebugTrace.Format(exchange));
+            }
+
             if (error is not null)
             {
                 if (error.Kind != "Cancelled")
@@ -86,8 +196,23 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 return;
             }
 
-            WriteVerbose($"Graph answered HTTP {outcome!.Status} (request-id: {outcome.RequestId}; client-request-id: {outcome.ClientRequestId}).");
+            WriteVerbose($"Graph answered HTTP {outcome!.Status} for '{userId}' (request-id: {outcome.RequestId}; client-request-id: {outcome.ClientRequestId}).");
             WriteObject(BooleanResult.Create(outcome.Value));
+            if (!string.IsNullOrEmpty(ResponseHeadersVariable))
+            {
+                SessionState.PSVariable.Set($"global:{ResponseHeadersVariable}", ResponseHeaders.ToDictionary(outcome.Headers));
+            }
+        }
+
+        private (RevocationOutcome? Outcome, NativeError? Error) Execute(SessionHandle session, string userId, CallOptions options)
+        {
+            if (_pipeline.IsEmpty)
+            {
+                return GraphCore.InvalidateAllRefreshTokens(session, userId, options, _cancel);
+            }
+
+            (PreparedRequest? prepared, NativeError? error) = GraphCore.PrepareRevocation(session, userId, options);
+            return prepared is null ? (null, error) : _pipeline.Run(session, prepared, options, _cancel, _stopping);
         }
 
         #endregion

@@ -57,5 +57,68 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>Response headers as [name, value] pairs, in the order received.</summary>
         public List<string[]> Headers { get; set; } = new();
+
+        /// <summary>The redacted exchange, when a trace was asked for (-Debug).</summary>
+        public Exchange? Exchange { get; set; }
+    }
+
+    /// <summary>Per-call options sent to Rust as JSON (the proxy password travels separately).</summary>
+    internal sealed class RequestOptionsJson
+    {
+        public List<string[]> Headers { get; set; } = new();
+
+        public ProxyJson? Proxy { get; set; }
+
+        public bool Trace { get; set; }
+    }
+
+    /// <summary>An explicit proxy; its password is passed as separate bytes.</summary>
+    internal sealed class ProxyJson
+    {
+        public string Url { get; set; } = string.Empty;
+
+        public string? Username { get; set; }
+    }
+
+    /// <summary>A request as Rust prepared it (never with the credential).</summary>
+    internal sealed class PreparedRequest
+    {
+        public string Method { get; set; } = "POST";
+
+        public string Url { get; set; } = string.Empty;
+
+        public List<string[]> Headers { get; set; } = new();
+
+        public string Body { get; set; } = string.Empty;
+    }
+
+    /// <summary>A response as Rust received it, or as a pipeline step produced it.</summary>
+    internal sealed class RawResponse
+    {
+        public int Status { get; set; }
+
+        public List<string[]> Headers { get; set; } = new();
+
+        public string Body { get; set; } = string.Empty;
+
+        public Exchange? Exchange { get; set; }
+    }
+
+    /// <summary>A redacted request/response pair for -Debug.</summary>
+    internal sealed class Exchange
+    {
+        public string Method { get; set; } = string.Empty;
+
+        public string Url { get; set; } = string.Empty;
+
+        public List<string[]> RequestHeaders { get; set; } = new();
+
+        public int Status { get; set; }
+
+        public List<string[]> ResponseHeaders { get; set; } = new();
+
+        public string ResponseBody { get; set; } = string.Empty;
+
+        public long ElapsedMs { get; set; }
     }
 }

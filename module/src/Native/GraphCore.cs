@@ -1,7 +1,5 @@
 using System;
-using System.Runtime.InteropServices;
 using System.Security;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
@@ -15,7 +13,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     internal static unsafe class GraphCore
     {
         /// <summary>Must equal <c>GRAPH_ABI_VERSION</c> in crates/graph-ffi/src/status.rs.</summary>
-        internal const uint ExpectedAbiVersion = 1;
+        internal const uint ExpectedAbiVersion = 2;
 
         // Strict: a string with a lone surrogate must not silently become a different id.
         private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -26,34 +24,16 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         {
             EnsureCompatible();
             byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
-            IntPtr chars = Marshal.SecureStringToGlobalAllocUnicode(token);
-            byte[]? tokenBytes = null;
-            try
+            using SecretBytes tokenBytes = new(token);
+            fixed (byte* tokenPointer = tokenBytes.Bytes)
+            fixed (byte* configPointer = configJson)
             {
-                int charCount = token.Length;
-                int byteCount = Encoding.UTF8.GetByteCount((char*)chars, charCount);
-                // Pinned so the GC never leaves a copy of the secret behind when it compacts.
-                tokenBytes = GC.AllocateUninitializedArray<byte>(byteCount, pinned: true);
-                fixed (byte* tokenPointer = tokenBytes)
-                fixed (byte* configPointer = configJson)
-                {
-                    Encoding.UTF8.GetBytes((char*)chars, charCount, tokenPointer, byteCount);
-                    GraphSession* session = null;
-                    GraphBuffer buffer = default;
-                    GraphStatus status = NativeMethods.graph_session_open_with_access_token(
-                        configPointer, (nuint)configJson.Length, tokenPointer, (nuint)byteCount, &session, &buffer);
-                    ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
-                    return (new SessionHandle(session), context);
-                }
-            }
-            finally
-            {
-                if (tokenBytes is not null)
-                {
-                    CryptographicOperations.ZeroMemory(tokenBytes);
-                }
-
-                Marshal.ZeroFreeGlobalAllocUnicode(chars);
+                GraphSession* session = null;
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_session_open_with_access_token(
+                    configPointer, (nuint)configJson.Length, tokenPointer, (nuint)tokenBytes.Bytes.Length, &session, &buffer);
+                ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
+                return (new SessionHandle(session), context);
             }
         }
 
@@ -68,29 +48,105 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>Revokes one user's sessions. A null session reports NotConnected from Rust.</summary>
         internal static (RevocationOutcome? Outcome, NativeError? Error) InvalidateAllRefreshTokens(
-            SessionHandle? session, string userId, CancelHandle cancel)
+            SessionHandle? session, string userId, CallOptions options, CancelHandle cancel)
         {
             EnsureCompatible();
             if (!TryEncode(userId, out byte[] userIdBytes))
             {
-                return (null, new NativeError
-                {
-                    Kind = "InvalidArgument",
-                    Message = "the user id contains an unpaired surrogate character: pass the user's object id or user principal name",
-                });
+                return (null, UnpairedSurrogate());
             }
 
+            byte[] optionsJson = JsonSerializer.SerializeToUtf8Bytes(options.Json, NativeResult.JsonOptions);
             using HandleLease sessionLease = new(session);
             using HandleLease cancelLease = new(cancel);
+            using SecretBytes password = new(options.ProxyPassword);
             fixed (byte* userIdPointer = userIdBytes)
+            fixed (byte* optionsPointer = optionsJson)
+            fixed (byte* passwordPointer = password.Bytes)
             {
                 GraphBuffer buffer = default;
                 GraphStatus status = NativeMethods.graph_invalidate_all_refresh_tokens(
                     (GraphSession*)sessionLease.Pointer,
                     userIdPointer,
                     (nuint)userIdBytes.Length,
+                    optionsPointer,
+                    (nuint)optionsJson.Length,
+                    passwordPointer,
+                    (nuint)password.Bytes.Length,
                     (GraphCancel*)cancelLease.Pointer,
                     &buffer);
+                return NativeResult.Take<RevocationOutcome>(status, buffer);
+            }
+        }
+
+        /// <summary>The request that would revoke one user, for the script pipeline steps to see.</summary>
+        internal static (PreparedRequest? Request, NativeError? Error) PrepareRevocation(
+            SessionHandle? session, string userId, CallOptions options)
+        {
+            EnsureCompatible();
+            if (!TryEncode(userId, out byte[] userIdBytes))
+            {
+                return (null, UnpairedSurrogate());
+            }
+
+            byte[] optionsJson = JsonSerializer.SerializeToUtf8Bytes(options.Json, NativeResult.JsonOptions);
+            using HandleLease sessionLease = new(session);
+            fixed (byte* userIdPointer = userIdBytes)
+            fixed (byte* optionsPointer = optionsJson)
+            {
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_prepare_revocation(
+                    (GraphSession*)sessionLease.Pointer,
+                    userIdPointer,
+                    (nuint)userIdBytes.Length,
+                    optionsPointer,
+                    (nuint)optionsJson.Length,
+                    &buffer);
+                return NativeResult.Take<PreparedRequest>(status, buffer);
+            }
+        }
+
+        /// <summary>Sends a (possibly step-modified) request with the session's credential.</summary>
+        internal static (RawResponse? Response, NativeError? Error) Send(
+            SessionHandle? session, PreparedRequest request, CallOptions options, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            byte[] requestJson = JsonSerializer.SerializeToUtf8Bytes(request, NativeResult.JsonOptions);
+            byte[] optionsJson = JsonSerializer.SerializeToUtf8Bytes(options.Json, NativeResult.JsonOptions);
+            using HandleLease sessionLease = new(session);
+            using HandleLease cancelLease = new(cancel);
+            using SecretBytes password = new(options.ProxyPassword);
+            fixed (byte* requestPointer = requestJson)
+            fixed (byte* optionsPointer = optionsJson)
+            fixed (byte* passwordPointer = password.Bytes)
+            {
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_send(
+                    (GraphSession*)sessionLease.Pointer,
+                    requestPointer,
+                    (nuint)requestJson.Length,
+                    optionsPointer,
+                    (nuint)optionsJson.Length,
+                    passwordPointer,
+                    (nuint)password.Bytes.Length,
+                    (GraphCancel*)cancelLease.Pointer,
+                    &buffer);
+                return NativeResult.Take<RawResponse>(status, buffer);
+            }
+        }
+
+        /// <summary>Reads the final response of a revocation (after the pipeline steps).</summary>
+        internal static (RevocationOutcome? Outcome, NativeError? Error) InterpretRevocation(PreparedRequest request, RawResponse response)
+        {
+            EnsureCompatible();
+            byte[] requestJson = JsonSerializer.SerializeToUtf8Bytes(request, NativeResult.JsonOptions);
+            byte[] responseJson = JsonSerializer.SerializeToUtf8Bytes(response, NativeResult.JsonOptions);
+            fixed (byte* requestPointer = requestJson)
+            fixed (byte* responsePointer = responseJson)
+            {
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_interpret_revocation(
+                    requestPointer, (nuint)requestJson.Length, responsePointer, (nuint)responseJson.Length, &buffer);
                 return NativeResult.Take<RevocationOutcome>(status, buffer);
             }
         }
@@ -127,6 +183,12 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 return NativeResult.TakeOrThrow<EnvironmentInfo>(status, buffer);
             }
         }
+
+        private static NativeError UnpairedSurrogate() => new()
+        {
+            Kind = "InvalidArgument",
+            Message = "the user id contains an unpaired surrogate character: pass the user's object id or user principal name",
+        };
 
         private static bool TryEncode(string text, out byte[] bytes)
         {

@@ -18,6 +18,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string? ClientRequestId { get; set; }
 
         public string? Date { get; set; }
+
+        public Exchange? Exchange { get; set; }
     }
 
     /// <summary>Carries a <see cref="NativeError"/> through code that is not per-item (connect, environments).</summary>

@@ -121,14 +121,45 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>
         ///  Invalidates all refresh tokens of one user and writes the `RevocationOutcome` as JSON.
-        ///  Blocks the calling thread until Graph answers or `cancel` is signalled (`Cancelled`).
+        ///  `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}` (or
+        ///  empty); `proxy_password` the proxy password's UTF-8 bytes (or empty). Blocks until Graph
+        ///  answers or `cancel` is signalled (`Cancelled`).
         ///
         ///  # Safety
-        ///  `session` must be null or a live handle; `user_id` null with length 0 or `user_id_len`
-        ///  readable bytes; `cancel` null or a live handle; `out` null or valid for one write.
+        ///  `session` and `cancel` must be null or live handles; every pointer/length pair null with
+        ///  length 0 or that many readable bytes; `out` null or valid for one write.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_invalidate_all_refresh_tokens", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern GraphStatus graph_invalidate_all_refresh_tokens(GraphSession* session, byte* user_id, nuint user_id_len, GraphCancel* cancel, GraphBuffer* @out);
+        internal static extern GraphStatus graph_invalidate_all_refresh_tokens(GraphSession* session, byte* user_id, nuint user_id_len, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, GraphCancel* cancel, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Writes the request that would revoke one user (a `PreparedRequest`, without credential).
+        ///
+        ///  # Safety
+        ///  As for [`graph_invalidate_all_refresh_tokens`].
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_prepare_revocation", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_prepare_revocation(GraphSession* session, byte* user_id, nuint user_id_len, byte* options, nuint options_len, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Sends a `PreparedRequest` (JSON) with the session's token and writes the `RawResponse`.
+        ///  The token is only sent to the session's Graph endpoint.
+        ///
+        ///  # Safety
+        ///  As for [`graph_invalidate_all_refresh_tokens`].
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_send", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_send(GraphSession* session, byte* request, nuint request_len, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, GraphCancel* cancel, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Reads a `RawResponse` (JSON) to the `PreparedRequest` (JSON) that produced it, as a
+        ///  revocation answer: writes a `RevocationOutcome`, or a `GraphError` with status `Error`.
+        ///
+        ///  # Safety
+        ///  Pointer/length pairs null with length 0 or that many readable bytes; `out` null or valid.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_interpret_revocation", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_interpret_revocation(byte* request, nuint request_len, byte* response, nuint response_len, GraphBuffer* @out);
 
 
     }

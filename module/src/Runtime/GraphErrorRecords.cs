@@ -84,8 +84,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 "NotConnected" => AuthenticationNeededId,
                 "Authentication" => "AuthenticationFailed",
                 "Network" => "GraphUnreachable",
+                "ProxyAuthentication" => "ProxyAuthenticationRequired",
                 "Timeout" => "GraphTimeout",
                 "Cancelled" => "OperationCancelled",
+                "PipelineStep" => "HttpPipelineStepFailed",
                 _ => "InternalError",
             };
         }
@@ -99,8 +101,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 "InvalidArgument" => ErrorCategory.InvalidArgument,
                 "NotConnected" or "Authentication" => ErrorCategory.AuthenticationError,
                 "Network" => ErrorCategory.ConnectionError,
+                "ProxyAuthentication" => ErrorCategory.AuthenticationError,
                 "Timeout" => ErrorCategory.OperationTimeout,
                 "Cancelled" => ErrorCategory.OperationStopped,
+                "PipelineStep" => ErrorCategory.InvalidOperation,
                 _ => ErrorCategory.NotSpecified,
             };
         }
