@@ -16,6 +16,8 @@
         'Get-MgEnvironment'
         'Add-MgEnvironment'
         'Remove-MgEnvironment'
+        'Get-MgRequestContext'
+        'Set-MgRequestContext'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @('Connect-Graph', 'Disconnect-Graph')

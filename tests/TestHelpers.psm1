@@ -83,4 +83,75 @@ function Connect-GraphMock {
     Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $Token -AsPlainText -Force) -NoWelcome
 }
 
+
+function Get-FreeTcpPort {
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
+function Start-Squid {
+    # A real squid proxy on loopback (Debian package 'squid'; 'apache2-utils' for htpasswd),
+    # optionally requiring basic authentication. .ci/run installs both on a new machine.
+    param([string] $UserName, [string] $Password)
+    $squid = @('/usr/sbin/squid', '/usr/bin/squid') | Where-Object { Test-Path $_ } | Select-Object -First 1
+    if (-not $squid) { throw 'squid is not installed: run `apt-get install squid apache2-utils` (bash .ci/run does this).' }
+    $folder = Join-Path ([System.IO.Path]::GetTempPath()) "graph-squid-$([guid]::NewGuid().ToString('n'))"
+    New-Item -ItemType Directory -Path $folder | Out-Null
+    # squid drops privileges to its own user, which must be able to write its logs here.
+    & chmod 777 $folder
+    $port = Get-FreeTcpPort
+    $access = if ($UserName) {
+        $passwordFile = Join-Path $folder 'passwd'
+        & htpasswd -bc $passwordFile $UserName $Password 2>&1 | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw 'htpasswd failed: install apache2-utils.' }
+        & chmod 644 $passwordFile
+        $helper = @('/usr/lib/squid/basic_ncsa_auth', '/usr/lib64/squid/basic_ncsa_auth') | Where-Object { Test-Path $_ } | Select-Object -First 1
+        "auth_param basic program $helper $passwordFile`nauth_param basic realm graph-tests`nacl authed proxy_auth REQUIRED`nhttp_access allow authed"
+    }
+    else {
+        'http_access allow localhost'
+    }
+    @"
+http_port 127.0.0.1:$port
+pid_filename $folder/squid.pid
+cache_log $folder/cache.log
+access_log $folder/access.log
+coredump_dir $folder
+cache deny all
+shutdown_lifetime 0 seconds
+$access
+http_access deny all
+"@ | Set-Content (Join-Path $folder 'squid.conf')
+    $start = [System.Diagnostics.ProcessStartInfo]::new($squid)
+    foreach ($argument in '-N', '-f', (Join-Path $folder 'squid.conf')) { $start.ArgumentList.Add($argument) }
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
+    $start.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($start)
+    $deadline = [DateTime]::UtcNow.AddSeconds(15)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if ($process.HasExited) { throw "squid exited: $($process.StandardError.ReadToEnd()) $(Get-Content (Join-Path $folder 'cache.log') -Raw -ErrorAction SilentlyContinue)" }
+        $client = [System.Net.Sockets.TcpClient]::new()
+        try { $client.Connect('127.0.0.1', $port); break } catch { Start-Sleep -Milliseconds 100 } finally { $client.Dispose() }
+    }
+    [pscustomobject]@{ Process = $process; Url = "http://127.0.0.1:$port"; Folder = $folder; AccessLog = (Join-Path $folder 'access.log') }
+}
+
+function Stop-Squid {
+    param([Parameter(Mandatory)] $Squid)
+    if (-not $Squid.Process.HasExited) {
+        & kill -TERM $Squid.Process.Id
+        if (-not $Squid.Process.WaitForExit(10000)) { $Squid.Process.Kill($true) }
+    }
+    Remove-Item $Squid.Folder -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+function Get-SquidAccessLog {
+    # squid writes its access log on each request; give it a moment to flush.
+    param([Parameter(Mandatory)] $Squid)
+    Start-Sleep -Milliseconds 200
+    @(Get-Content $Squid.AccessLog -ErrorAction SilentlyContinue)
+}
+
 Export-ModuleMember -Function *

@@ -1,6 +1,6 @@
 //! The HTTP clients of a session: one per proxy choice, each with its own connection pool.
 //!
-//! TLS validation is always on (platform verifier); redirects never leave https; the system
+//! The timeout is set per request, from the process's request context. TLS validation is always on (platform verifier); redirects never leave https; the system
 //! proxy (`HTTPS_PROXY`/`NO_PROXY`) applies when the caller names no proxy.
 
 use std::time::Duration;
@@ -13,21 +13,14 @@ use crate::runtime::runtime;
 
 pub(crate) struct HttpClients {
     user_agent: String,
-    timeout: Duration,
     /// A handful of entries at most (one per distinct -Proxy), so a list beats a map.
     clients: Mutex<Vec<(Option<ProxyConfig>, reqwest::Client)>>,
 }
 
 impl HttpClients {
-    pub(crate) fn new(user_agent: String, timeout: Duration) -> Result<HttpClients, GraphError> {
-        if timeout.is_zero() {
-            return Err(GraphError::invalid_argument(
-                "the client timeout must be at least 1 second",
-            ));
-        }
+    pub(crate) fn new(user_agent: String) -> Result<HttpClients, GraphError> {
         let clients = HttpClients {
             user_agent,
-            timeout,
             clients: Mutex::new(Vec::new()),
         };
         // Build the default client now so configuration problems surface at Connect time.
@@ -51,7 +44,6 @@ impl HttpClients {
         runtime()?;
         let mut builder = reqwest::Client::builder()
             .user_agent(&self.user_agent)
-            .timeout(self.timeout)
             .connect_timeout(Duration::from_secs(30))
             .redirect(redirect_policy());
         if let Some(proxy) = proxy {

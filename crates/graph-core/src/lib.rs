@@ -5,22 +5,26 @@
 //! One tokio runtime serves the whole process ([`runtime`]); blocking entry points
 //! take a [`CancellationToken`] so that Ctrl+C in PowerShell reaches an in-flight call.
 //!
-//! Not handled yet: sign-in flows other than a caller-supplied access token, retries,
-//! throttling and bulk batching (see the project's open issues).
+//! Not handled yet: sign-in flows other than a caller-supplied access token (see the
+//! project's open issues).
 
 pub mod address;
+pub mod bulk;
 pub mod environment;
 pub mod error;
 pub mod exchange;
 pub mod proxy;
 pub mod redact;
+pub mod request_context;
 pub mod request_options;
+pub mod retry;
 pub mod runtime;
 pub mod session;
 pub mod token;
 
 mod http_client;
 mod revoke;
+mod send;
 mod user_agent;
 
 pub use address::UserId;
@@ -28,6 +32,7 @@ pub use environment::{Environment, EnvironmentRegistry};
 pub use error::{ErrorKind, GraphError, ServiceDetail};
 pub use exchange::{Exchange, PreparedRequest, RawResponse};
 pub use proxy::ProxyConfig;
+pub use request_context::RequestContext;
 pub use request_options::RequestOptions;
 pub use revoke::{RevocationOutcome, interpret_revocation};
 pub use session::{Session, SessionConfig};

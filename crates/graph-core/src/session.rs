@@ -5,8 +5,6 @@
 //!
 //! Not handled yet: credentials other than a caller-supplied access token, token refresh.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use crate::environment::{Environment, EnvironmentRegistry};
@@ -25,17 +23,10 @@ pub struct SessionConfig {
     /// Appended to the User-Agent, e.g. `PowerShell/7.6.9`.
     #[serde(default)]
     pub host_description: Option<String>,
-    /// Longest wait for one HTTP exchange.
-    #[serde(default = "default_client_timeout_seconds")]
-    pub client_timeout_seconds: u64,
 }
 
 fn default_environment() -> String {
     "Global".to_owned()
-}
-
-fn default_client_timeout_seconds() -> u64 {
-    300
 }
 
 /// What `Get-MgContext` shows: never a secret.
@@ -64,10 +55,7 @@ impl Session {
     ) -> Result<Session, GraphError> {
         let environment = EnvironmentRegistry::global().get(&config.environment)?;
         let token = AccessToken::parse(token, unix_now())?;
-        let clients = HttpClients::new(
-            user_agent(config.host_description.as_deref()),
-            Duration::from_secs(config.client_timeout_seconds),
-        )?;
+        let clients = HttpClients::new(user_agent(config.host_description.as_deref()))?;
         Ok(Session {
             environment,
             token,

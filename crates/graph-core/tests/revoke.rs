@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use graph_core::runtime::block_on_cancellable;
 use graph_core::{
-    CancellationToken, Environment, EnvironmentRegistry, ErrorKind, RequestOptions, Session,
-    SessionConfig, UserId,
+    CancellationToken, Environment, EnvironmentRegistry, ErrorKind, RequestContext, RequestOptions,
+    Session, SessionConfig, UserId,
 };
 use graph_mock::{Fault, MockConfig, MockServer, TokenRequest, User};
 
@@ -20,6 +20,13 @@ struct Fixture {
 }
 
 fn fixture(roles: &[&str]) -> Fixture {
+    // No backoff between retries in these tests (faults carry Retry-After when it matters);
+    // the setting is process-wide, so every test sets the same value.
+    RequestContext::set(RequestContext {
+        retry_delay_seconds: 0,
+        ..RequestContext::default()
+    })
+    .expect("valid context");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -41,7 +48,6 @@ fn fixture(roles: &[&str]) -> Fixture {
     let config = SessionConfig {
         environment: name,
         host_description: Some("tests".into()),
-        client_timeout_seconds: 30,
     };
     let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
     Fixture {
@@ -172,7 +178,6 @@ fn unreachable_graph_is_a_network_error() {
     let config = SessionConfig {
         environment: "closed-port".into(),
         host_description: None,
-        client_timeout_seconds: 5,
     };
     let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
     let error = revoke(&session, ADELE_UPN).expect_err("refused");
@@ -182,4 +187,50 @@ fn unreachable_graph_is_a_network_error() {
         "{}",
         error.message
     );
+}
+
+#[test]
+fn throttled_and_unavailable_answers_are_retried_with_retry_attempt() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    fixture
+        .server
+        .push_fault(Fault::status(429).header("Retry-After", "0.05"))
+        .expect("fault");
+    fixture
+        .server
+        .push_fault(Fault::status(503).header("Retry-After", "0"))
+        .expect("fault");
+    let outcome = revoke(&fixture.session, ADELE_UPN).expect("retried to success");
+    assert!(outcome.value);
+    let requests = fixture.server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[0].header("retry-attempt"), None);
+    assert_eq!(requests[1].header("retry-attempt"), Some("1"));
+    assert_eq!(requests[2].header("retry-attempt"), Some("2"));
+    assert_eq!(fixture.server.revocations(ADELE_ID), 1);
+}
+
+#[test]
+fn transient_failures_stop_after_max_retry_with_the_last_answer() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    fixture
+        .server
+        .push_fault(Fault::status(503).header("Retry-After", "0").times(10))
+        .expect("fault");
+    let error = revoke(&fixture.session, ADELE_UPN).expect_err("gave up");
+    assert_eq!(error.service().status, Some(503));
+    // One attempt plus the default three retries.
+    assert_eq!(fixture.server.requests().len(), 4);
+}
+
+#[test]
+fn final_errors_are_not_retried() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    fixture
+        .server
+        .push_fault(Fault::status(500))
+        .expect("fault");
+    let error = revoke(&fixture.session, ADELE_UPN).expect_err("500");
+    assert_eq!(error.service().status, Some(500));
+    assert_eq!(fixture.server.requests().len(), 1);
 }

@@ -15,8 +15,10 @@
 
 mod boundary;
 pub mod buffer;
+pub mod bulk_exports;
 pub mod cancel_exports;
 pub mod environment_exports;
+pub mod request_context_exports;
 mod request_options;
 pub mod revoke_exports;
 pub mod session_exports;

@@ -1,7 +1,13 @@
-//! Injected answers ("faults"): a FIFO queue of canned responses that pre-empt the normal handling
-//! of matching Graph requests, so tests can make the service throttle, fail or misbehave exactly
-//! when they want. The first matching fault answers, then its `times` count goes down; at zero it
-//! is gone.
+//! Injected answers ("faults"): a FIFO queue of canned misbehaviours that pre-empt the normal
+//! handling of matching Graph requests (and `$batch` items), so tests can make the service
+//! throttle, fail or misbehave exactly when they want. The first matching fault fires, then its
+//! `times` count goes down; at zero it is gone.
+//!
+//! Kinds: `status` (a canned answer, the default), `reset` (the connection is dropped without an
+//! answer; inside a `$batch` the item answers 504 instead, since one item cannot drop the shared
+//! connection), `malformedJson` (a JSON content type with a truncated body; inside a `$batch` the
+//! whole batch answer is truncated) and `slow` (the normal answer, after `latencyMs`, so the action
+//! really happens even if the client gives up waiting).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,14 +35,35 @@ pub struct FaultMatch {
     pub path_contains: Option<String>,
 }
 
-/// One queued answer (the body of `POST /_mock/faults`).
+/// What a fault does to the request it fires on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// Answers `status` with `headers` and `body` (the Graph error body when none is given).
+    #[default]
+    Status,
+    /// Drops the connection after reading the request, without answering (a TCP RST).
+    Reset,
+    /// Answers `status` (default 200) with a JSON content type and a truncated JSON body.
+    MalformedJson,
+    /// Handles the request normally, but answers only after `latencyMs`.
+    Slow,
+}
+
+/// One queued misbehaviour (the body of `POST /_mock/faults`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
     /// Which requests it answers.
     #[serde(default, rename = "match")]
     pub matcher: FaultMatch,
-    /// HTTP status, 200-599.
+    /// What it does (default `status`).
+    #[serde(default)]
+    pub kind: FaultKind,
+    /// HTTP status, 200-599: required for `status`, optional for `malformedJson` (default 200),
+    /// ignored (0) otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub status: u16,
     /// Extra response headers, e.g. `{"Retry-After":"1"}`; they win over the mock's own.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -57,17 +84,59 @@ fn one() -> u32 {
     1
 }
 
+fn is_zero(n: &u16) -> bool {
+    *n == 0
+}
+
 impl Fault {
     /// A fault answering `times` matching requests with `status` and the default Graph body.
     pub fn status(status: u16) -> Self {
         Fault {
             matcher: FaultMatch::default(),
+            kind: FaultKind::Status,
             status,
             headers: BTreeMap::new(),
             body: None,
             latency_ms: 0,
             times: 1,
         }
+    }
+
+    /// A fault dropping the connection of one matching request without answering.
+    pub fn reset() -> Self {
+        Fault {
+            kind: FaultKind::Reset,
+            ..Fault::status(0)
+        }
+    }
+
+    /// A fault answering 200 with a JSON content type and a truncated body.
+    pub fn malformed_json() -> Self {
+        Fault {
+            kind: FaultKind::MalformedJson,
+            ..Fault::status(0)
+        }
+    }
+
+    /// A fault letting a matching request through but answering only after `latency`.
+    pub fn slow(latency: Duration) -> Self {
+        Fault {
+            kind: FaultKind::Slow,
+            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            ..Fault::status(0)
+        }
+    }
+
+    /// Restricts the fault to requests whose raw path contains `fragment`.
+    pub fn path_contains(mut self, fragment: impl Into<String>) -> Self {
+        self.matcher.path_contains = Some(fragment.into());
+        self
+    }
+
+    /// Sets the delay before the fault fires (builder style).
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self
     }
 
     /// Adds a response header.
@@ -90,7 +159,9 @@ impl Fault {
 
     /// Checks what would otherwise fail only when the fault fires.
     pub fn validate(&self) -> Result<(), String> {
-        if !(200..=599).contains(&self.status) {
+        let status_ok = (200..=599).contains(&self.status)
+            || (self.status == 0 && self.kind != FaultKind::Status);
+        if !status_ok {
             return Err(format!("status {} is not in 200..=599", self.status));
         }
         if self.times == 0 {
@@ -121,7 +192,18 @@ impl Fault {
         path_ok && user_ok
     }
 
-    /// The answer this fault gives. `version` picks the `@odata.context` of a bodiless 200.
+    /// The answer of a `malformedJson` fault: the start of the action's success body, cut short.
+    pub(crate) fn malformed_response(&self, version: ApiVersion) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        let mut resp = Response::new(Body::from(wire::truncated_success_body(version)));
+        *resp.status_mut() = status;
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(wire::ODATA_JSON));
+        self.add_headers(&mut resp);
+        resp
+    }
+
+    /// The answer of a `status` fault. `version` picks the `@odata.context` of a bodiless 200.
     pub(crate) fn response(&self, corr: &Correlation, version: ApiVersion) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = match &self.body {
@@ -151,6 +233,11 @@ impl Fault {
             }
             Some(value) => wire::json_response(status, value, "application/json"),
         };
+        self.add_headers(&mut resp);
+        resp
+    }
+
+    fn add_headers(&self, resp: &mut Response) {
         for (name, value) in &self.headers {
             // Validated when queued; a bad pair is skipped rather than failing the answer.
             if let (Ok(n), Ok(v)) = (
@@ -160,7 +247,6 @@ impl Fault {
                 resp.headers_mut().insert(n, v);
             }
         }
-        resp
     }
 
     pub(crate) fn latency(&self) -> Duration {
@@ -233,6 +319,10 @@ mod tests {
     #[test]
     fn validation() {
         assert!(Fault::status(100).validate().is_err());
+        assert!(Fault::status(0).validate().is_err());
+        assert!(Fault::reset().validate().is_ok());
+        assert!(Fault::malformed_json().validate().is_ok());
+        assert!(Fault::slow(Duration::from_millis(5)).validate().is_ok());
         assert!(Fault::status(429).times(0).validate().is_err());
         assert!(
             Fault::status(429)

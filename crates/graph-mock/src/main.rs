@@ -17,7 +17,8 @@ struct Cli {
     /// Port to bind on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// JSON config: {"users":[{"id":"<guid>","userPrincipalName":"a@contoso.com"}],"latencyMs":0}.
+    /// JSON config: {"users":[{"id":"<guid>","userPrincipalName":"a@contoso.com"}],"latencyMs":0,
+    /// "throttling":{"enabled":true,"scale":0.01},"chaos":{"throttleRate":0.1,"seed":42}}.
     #[arg(long, value_name = "FILE.json")]
     config: Option<PathBuf>,
     /// Exit when standard input reaches end of file.

@@ -31,6 +31,19 @@ pub struct RecordedRequest {
     pub user_id: Option<String>,
     /// Milliseconds since the server started, when the request arrived (to check retry pacing).
     pub received_at_ms: u64,
+    /// For a `$batch` item: the `seq` of the `$batch` request that carried it. Items are journaled
+    /// as requests of their own (method, path built from the item's `url`, item headers and body)
+    /// right after their batch.
+    #[serde(default)]
+    pub batch_id: Option<u64>,
+    /// For a `$batch` item: its `id` inside the batch.
+    #[serde(default)]
+    pub batch_item_id: Option<String>,
+    /// What the mock injected instead of (or on top of) the normal answer: a fault kind
+    /// (`status`, `reset`, `malformedJson`, `slow`) or `chaos:<what>`; `throttled` for a 429 of
+    /// the throttling model. A `reset` leaves `status` empty: nothing was answered.
+    #[serde(default)]
+    pub injected: Option<String>,
 }
 
 impl RecordedRequest {
@@ -50,6 +63,38 @@ pub(crate) struct Ticket {
     seq: u64,
 }
 
+impl Ticket {
+    pub fn seq(self) -> u64 {
+        self.seq
+    }
+}
+
+/// Where a `$batch` item came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchRef<'a> {
+    pub batch_id: u64,
+    pub item_id: &'a str,
+}
+
+/// What a request looked like on arrival.
+pub(crate) struct Arrival<'a> {
+    pub method: &'a str,
+    pub raw_path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub user_id: Option<&'a str>,
+    pub batch: Option<BatchRef<'a>>,
+}
+
+/// How the request was answered.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Departure<'a> {
+    pub status: Option<u16>,
+    pub user_id: Option<&'a str>,
+    pub injected: Option<&'a str>,
+}
+
 pub(crate) struct Recorder {
     started: Instant,
     epoch: u64,
@@ -65,17 +110,9 @@ impl Recorder {
         }
     }
 
-    pub fn begin(
-        &mut self,
-        method: &str,
-        raw_path: &str,
-        query: Option<&str>,
-        headers: &HeaderMap,
-        body: &[u8],
-        user_id: Option<&str>,
-    ) -> Ticket {
+    pub fn begin(&mut self, a: &Arrival<'_>) -> Ticket {
         let mut joined: BTreeMap<String, String> = BTreeMap::new();
-        for (name, value) in headers {
+        for (name, value) in a.headers {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
             joined
                 .entry(name.as_str().to_owned())
@@ -88,14 +125,17 @@ impl Recorder {
         let seq = self.entries.len() as u64 + 1;
         self.entries.push(RecordedRequest {
             seq,
-            method: method.to_owned(),
-            raw_path: raw_path.to_owned(),
-            query: query.map(str::to_owned),
+            method: a.method.to_owned(),
+            raw_path: a.raw_path.to_owned(),
+            query: a.query.map(str::to_owned),
             headers: joined,
-            body: String::from_utf8_lossy(body).into_owned(),
+            body: String::from_utf8_lossy(a.body).into_owned(),
             status: None,
-            user_id: user_id.map(str::to_owned),
+            user_id: a.user_id.map(str::to_owned),
             received_at_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            batch_id: a.batch.map(|b| b.batch_id),
+            batch_item_id: a.batch.map(|b| b.item_id.to_owned()),
+            injected: None,
         });
         Ticket {
             epoch: self.epoch,
@@ -103,17 +143,18 @@ impl Recorder {
         }
     }
 
-    /// Fills in the answer's status (and the user a `/me` request resolved to).
-    pub fn finish(&mut self, ticket: Ticket, status: u16, user_id: Option<&str>) {
+    /// Fills in how the request was answered (and the user a `/me` request resolved to).
+    pub fn finish(&mut self, ticket: Ticket, d: Departure<'_>) {
         if ticket.epoch != self.epoch {
             return;
         }
         let index = usize::try_from(ticket.seq.saturating_sub(1)).unwrap_or(usize::MAX);
         if let Some(entry) = self.entries.get_mut(index) {
-            entry.status = Some(status);
-            if let Some(id) = user_id {
+            entry.status = d.status;
+            if let Some(id) = d.user_id {
                 entry.user_id = Some(id.to_owned());
             }
+            entry.injected = d.injected.map(str::to_owned);
         }
     }
 
@@ -137,11 +178,25 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append("x-a", http::HeaderValue::from_static("1"));
         h.append("x-a", http::HeaderValue::from_static("2"));
-        let old = r.begin("POST", "/p", None, &h, b"", Some("u"));
+        let arrival = |path, query, body| Arrival {
+            method: "POST",
+            raw_path: path,
+            query,
+            headers: &h,
+            body,
+            user_id: Some("u"),
+            batch: None,
+        };
+        let old = r.begin(&arrival("/p", None, b""));
         r.clear();
-        let new = r.begin("POST", "/q", Some("a=b"), &h, b"{}", None);
-        r.finish(old, 500, None);
-        r.finish(new, 200, Some("me@x.com"));
+        let new = r.begin(&arrival("/q", Some("a=b"), b"{}"));
+        let done = |status, user_id| Departure {
+            status: Some(status),
+            user_id,
+            injected: None,
+        };
+        r.finish(old, done(500, None));
+        r.finish(new, done(200, Some("me@x.com")));
         let all = r.snapshot();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].seq, 1);

@@ -42,6 +42,8 @@ pub(crate) enum Parsed {
     /// OData key literal, or a leading `$`, which OData reads as a system segment). `id` is the
     /// best-effort decoded text, for the message and the recording.
     InvalidId { version: ApiVersion, id: String },
+    /// `POST /{version}/$batch` (JSON batching).
+    Batch { version: ApiVersion },
     /// No route of this mock.
     NotFound,
 }
@@ -50,7 +52,9 @@ impl Parsed {
     /// The API version the path names, when it is one of our routes.
     pub fn version(&self) -> Option<ApiVersion> {
         match self {
-            Parsed::Revoke { version, .. } | Parsed::InvalidId { version, .. } => Some(*version),
+            Parsed::Revoke { version, .. }
+            | Parsed::InvalidId { version, .. }
+            | Parsed::Batch { version } => Some(*version),
             Parsed::NotFound => None,
         }
     }
@@ -83,6 +87,8 @@ pub(crate) fn parse(raw_path: &str) -> Parsed {
         _ => return Parsed::NotFound,
     };
     match segments {
+        // `$` may come percent-encoded; either spelling is the batch endpoint.
+        [batch] if decode_segment(batch).as_deref() == Some("$batch") => Parsed::Batch { version },
         [users, id, action] if users.eq_ignore_ascii_case("users") => {
             if !is_revoke_action(version, action) || id.is_empty() {
                 return Parsed::NotFound;
@@ -282,6 +288,15 @@ mod tests {
             parse("/beta/groups('x')/invalidateAllRefreshTokens"),
             Parsed::NotFound
         );
+    }
+
+    #[test]
+    fn batch_endpoint() {
+        use ApiVersion::*;
+        assert_eq!(parse("/beta/$batch"), Parsed::Batch { version: Beta });
+        assert_eq!(parse("/v1.0/%24batch"), Parsed::Batch { version: V1 });
+        assert_eq!(parse("/beta/$batch/x"), Parsed::NotFound);
+        assert_eq!(parse("/$batch"), Parsed::NotFound);
     }
 
     #[test]

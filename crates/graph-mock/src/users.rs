@@ -106,6 +106,10 @@ impl Directory {
         self.revocations.clear();
     }
 
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
     pub fn users(&self) -> Vec<User> {
         self.users.clone()
     }

@@ -119,6 +119,16 @@ pub(crate) fn success_response(version: ApiVersion) -> Response {
     json_response(StatusCode::OK, &body, ODATA_JSON)
 }
 
+/// The success body of the revoke action cut in the middle of a literal: what a client sees when
+/// a proxy or a crashing front end truncates the answer.
+pub(crate) fn truncated_success_body(version: ApiVersion) -> String {
+    let full = format!(
+        r#"{{"@odata.context":"https://graph.microsoft.com/{}/$metadata#Edm.Boolean","value":true}}"#,
+        version.as_str()
+    );
+    full.get(..full.len() - 4).unwrap_or_default().to_owned()
+}
+
 /// Serialises `body` with the given content type.
 pub(crate) fn json_response(status: StatusCode, body: &Value, content_type: &str) -> Response {
     let text = serde_json::to_string(body).unwrap_or_default();

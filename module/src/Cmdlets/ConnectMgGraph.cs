@@ -28,7 +28,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         [ValidateNotNullOrEmpty]
         public string Environment { get; set; } = "Global";
 
-        /// <summary>Longest wait for one HTTP exchange, in seconds (default 300).</summary>
+        /// <summary>Longest wait for one HTTP exchange, in seconds (default 300); the same setting as Set-MgRequestContext -ClientTimeout.</summary>
         [Parameter]
         [ValidateRange(1, 86400)]
         public double ClientTimeout { get; set; } = 300;
@@ -48,7 +48,6 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             {
                 Environment = Environment,
                 HostDescription = HostDescription(),
-                ClientTimeoutSeconds = (long)Math.Ceiling(ClientTimeout),
             };
 
             SessionHandle session;
@@ -65,6 +64,13 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             }
 
             GraphSessionState.Replace(session, context);
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(ClientTimeout)))
+            {
+                RequestContextInfo requestContext = GraphCore.GetRequestContext();
+                requestContext.ClientTimeoutSeconds = (long)Math.Ceiling(ClientTimeout);
+                GraphCore.SetRequestContext(requestContext);
+            }
+
             WriteVerbose($"Connected to environment '{context.Environment}' with a {context.AuthType} context.");
             if (!NoWelcome)
             {

@@ -74,6 +74,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         private readonly CancelHandle _cancel = new();
         private readonly CancellationTokenSource _stopping = new();
         private HttpPipelineRunner _pipeline = new(null, null);
+        private BulkRevocation? _bulk;
         private bool _headersFromCommandLine;
         private bool _trace;
 
@@ -88,8 +89,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             // the pipeline, where it is the very object that also became the identity.
             _headersFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Headers));
             _pipeline = new HttpPipelineRunner(HttpPipelinePrepend, HttpPipelineAppend);
+            // A script may hold the preference as a string ($DebugPreference = 'Continue' in a child scope).
             _trace = MyInvocation.BoundParameters.ContainsKey("Debug")
-                || (GetVariableValue("DebugPreference") is ActionPreference debug && debug != ActionPreference.SilentlyContinue);
+                || (LanguagePrimitives.TryConvertTo(GetVariableValue("DebugPreference"), out ActionPreference debug)
+                    && debug != ActionPreference.SilentlyContinue);
             if (ProxyUseDefaultCredentials)
             {
                 WriteWarning("-ProxyUseDefaultCredentials: integrated (NTLM/Kerberos) proxy authentication is not supported, so no credentials are sent to the proxy; use -ProxyCredential for a proxy that needs them.");
@@ -130,16 +133,24 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             Revoke(userId, headers);
         }
 
-        /// <summary>Ctrl+C: stops the request in flight; PowerShell runs this on another thread.</summary>
+        /// <inheritdoc/>
+        protected override void EndProcessing()
+        {
+            _bulk?.Complete();
+        }
+
+        /// <summary>Ctrl+C: stops the requests in flight; PowerShell runs this on another thread.</summary>
         protected override void StopProcessing()
         {
             _stopping.Cancel();
             _cancel.Signal();
+            _bulk?.Cancel();
         }
 
         /// <inheritdoc/>
         public void Dispose()
         {
+            _bulk?.Dispose();
             _cancel.Dispose();
             _stopping.Dispose();
         }
@@ -180,6 +191,14 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 
             CallOptions options = new(json, Proxy is null ? null : ProxyCredential?.Password);
             WriteVerbose($"Invalidating all refresh tokens and session cookies of user '{userId}'.");
+            if (UsesBulkEngine)
+            {
+                // Piped users travel concurrently and in JSON batches; outcomes come back in order.
+                _bulk ??= new BulkRevocation(this, session, new CallOptions(new RequestOptionsJson { Proxy = json.Proxy }, options.ProxyPassword));
+                _bulk.Submit(userId, json.Headers);
+                return;
+            }
+
             (RevocationOutcome? outcome, NativeError? error) = Execute(session, userId, options);
             if ((outcome?.Exchange ?? error?.Exchange) is Exchange exchange)
             {
@@ -203,6 +222,13 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 SessionState.PSVariable.Set($"global:{ResponseHeadersVariable}", ResponseHeaders.ToDictionary(outcome.Headers));
             }
         }
+
+        /// <summary>
+        /// Pipeline steps must see each real request, -ResponseHeadersVariable each real response,
+        /// and -Debug each exchange: those run one request at a time. Everything else goes to the
+        /// bulk engine.
+        /// </summary>
+        private bool UsesBulkEngine => _pipeline.IsEmpty && string.IsNullOrEmpty(ResponseHeadersVariable) && !_trace;
 
         private (RevocationOutcome? Outcome, NativeError? Error) Execute(SessionHandle session, string userId, CallOptions options)
         {

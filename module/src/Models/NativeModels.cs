@@ -8,8 +8,18 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string Environment { get; set; } = "Global";
 
         public string? HostDescription { get; set; }
+    }
 
-        public long ClientTimeoutSeconds { get; set; } = 300;
+    /// <summary>Retry and timeout settings of the process (serialized camelCase).</summary>
+    internal sealed class RequestContextInfo
+    {
+        public long MaxRetry { get; set; }
+
+        public long RetryDelaySeconds { get; set; }
+
+        public long RetriesTimeLimitSeconds { get; set; }
+
+        public long ClientTimeoutSeconds { get; set; }
     }
 
     /// <summary>The sign-in context as Rust reports it: never a secret.</summary>

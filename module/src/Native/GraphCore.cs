@@ -13,7 +13,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     internal static unsafe class GraphCore
     {
         /// <summary>Must equal <c>GRAPH_ABI_VERSION</c> in crates/graph-ffi/src/status.rs.</summary>
-        internal const uint ExpectedAbiVersion = 2;
+        internal const uint ExpectedAbiVersion = 4;
 
         // Strict: a string with a lone surrogate must not silently become a different id.
         private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -148,6 +148,91 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 GraphStatus status = NativeMethods.graph_interpret_revocation(
                     requestPointer, (nuint)requestJson.Length, responsePointer, (nuint)responseJson.Length, &buffer);
                 return NativeResult.Take<RevocationOutcome>(status, buffer);
+            }
+        }
+
+        internal static BulkHandle StartBulk(SessionHandle session, CallOptions options)
+        {
+            EnsureCompatible();
+            byte[] optionsJson = JsonSerializer.SerializeToUtf8Bytes(options.Json, NativeResult.JsonOptions);
+            using HandleLease sessionLease = new(session);
+            using SecretBytes password = new(options.ProxyPassword);
+            fixed (byte* optionsPointer = optionsJson)
+            fixed (byte* passwordPointer = password.Bytes)
+            {
+                GraphBulk* bulk = null;
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_bulk_start(
+                    (GraphSession*)sessionLease.Pointer,
+                    optionsPointer,
+                    (nuint)optionsJson.Length,
+                    passwordPointer,
+                    (nuint)password.Bytes.Length,
+                    &bulk,
+                    &buffer);
+                NativeResult.TakeOrThrow<Empty>(status, buffer);
+                return new BulkHandle(bulk);
+            }
+        }
+
+        /// <summary>Queues one user; a problem known before sending comes back as an error.</summary>
+        internal static NativeError? SubmitBulk(BulkHandle bulk, long seq, string userId, System.Collections.Generic.List<string[]> headers)
+        {
+            if (!TryEncode(userId, out byte[] userIdBytes))
+            {
+                return UnpairedSurrogate();
+            }
+
+            byte[] headersJson = JsonSerializer.SerializeToUtf8Bytes(headers, NativeResult.JsonOptions);
+            using HandleLease lease = new(bulk);
+            fixed (byte* userIdPointer = userIdBytes)
+            fixed (byte* headersPointer = headersJson)
+            {
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_bulk_submit(
+                    (GraphBulk*)lease.Pointer, (ulong)seq, userIdPointer, (nuint)userIdBytes.Length, headersPointer, (nuint)headersJson.Length, &buffer);
+                return NativeResult.Take<Empty>(status, buffer).Error;
+            }
+        }
+
+        internal static void CloseBulk(BulkHandle bulk)
+        {
+            using HandleLease lease = new(bulk);
+            NativeMethods.graph_bulk_close((GraphBulk*)lease.Pointer);
+        }
+
+        /// <summary>Stops sending; called from StopProcessing on another thread.</summary>
+        internal static void CancelBulk(BulkHandle bulk)
+        {
+            using HandleLease lease = new(bulk);
+            NativeMethods.graph_bulk_cancel((GraphBulk*)lease.Pointer);
+        }
+
+        internal static BulkPoll PollBulk(BulkHandle bulk, uint maxWaitMilliseconds, uint maxItems)
+        {
+            using HandleLease lease = new(bulk);
+            GraphBuffer buffer = default;
+            GraphStatus status = NativeMethods.graph_bulk_poll((GraphBulk*)lease.Pointer, maxWaitMilliseconds, maxItems, &buffer);
+            return NativeResult.TakeOrThrow<BulkPoll>(status, buffer);
+        }
+
+        internal static RequestContextInfo GetRequestContext()
+        {
+            EnsureCompatible();
+            GraphBuffer buffer = default;
+            GraphStatus status = NativeMethods.graph_request_context_get(&buffer);
+            return NativeResult.TakeOrThrow<RequestContextInfo>(status, buffer);
+        }
+
+        internal static RequestContextInfo SetRequestContext(RequestContextInfo context)
+        {
+            EnsureCompatible();
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(context, NativeResult.JsonOptions);
+            fixed (byte* pointer = json)
+            {
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_request_context_set(pointer, (nuint)json.Length, &buffer);
+                return NativeResult.TakeOrThrow<RequestContextInfo>(status, buffer);
             }
         }
 

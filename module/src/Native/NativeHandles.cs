@@ -48,6 +48,24 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         }
     }
 
+    /// <summary>A Rust bulk run; freeing it stops any sending still going on.</summary>
+    internal sealed unsafe class BulkHandle : SafeHandle
+    {
+        internal BulkHandle(GraphBulk* bulk)
+            : base(IntPtr.Zero, ownsHandle: true)
+        {
+            SetHandle((IntPtr)bulk);
+        }
+
+        public override bool IsInvalid => handle == IntPtr.Zero;
+
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.graph_bulk_free((GraphBulk*)handle);
+            return true;
+        }
+    }
+
     /// <summary>Holds a reference on a SafeHandle for the duration of one native call.</summary>
     internal readonly ref struct HandleLease
     {

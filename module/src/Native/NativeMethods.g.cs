@@ -161,6 +161,83 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         [DllImport(__DllName, EntryPoint = "graph_interpret_revocation", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern GraphStatus graph_interpret_revocation(byte* request, nuint request_len, byte* response, nuint response_len, GraphBuffer* @out);
 
+        /// <summary>
+        ///  Writes the current `RequestContext` as JSON.
+        ///
+        ///  # Safety
+        ///  `out` must be null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_request_context_get", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_request_context_get(GraphBuffer* @out);
+
+        /// <summary>
+        ///  Replaces the `RequestContext` with the JSON given (every field required) and writes it back.
+        ///
+        ///  # Safety
+        ///  `context` null with length 0 or `context_len` readable bytes; `out` null or valid.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_request_context_set", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_request_context_set(byte* context, nuint context_len, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Starts a bulk run on a session with per-run options (as for
+        ///  `graph_invalidate_all_refresh_tokens`). On success `*bulk_out` receives the handle and
+        ///  `out` an empty JSON object.
+        ///
+        ///  # Safety
+        ///  `session` null or live; pointer/length pairs null with length 0 or that many readable
+        ///  bytes; `bulk_out` and `out` null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_bulk_start", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_bulk_start(GraphSession* session, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, GraphBulk** bulk_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Queues one user with its sequence number and extra headers (JSON `[[name,value]]` or
+        ///  empty). Never blocks; an unusable id completes at once with its error.
+        ///
+        ///  # Safety
+        ///  `bulk` null or live; pointer/length pairs as above; `out` null or valid.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_bulk_submit", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_bulk_submit(GraphBulk* bulk, ulong seq, byte* user_id, nuint user_id_len, byte* headers, nuint headers_len, GraphBuffer* @out);
+
+        /// <summary>
+        ///  No more items will be submitted.
+        ///
+        ///  # Safety
+        ///  `bulk` null or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_bulk_close", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void graph_bulk_close(GraphBulk* bulk);
+
+        /// <summary>
+        ///  Stops sending at once (Ctrl+C); safe from any thread.
+        ///
+        ///  # Safety
+        ///  `bulk` null or live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_bulk_cancel", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void graph_bulk_cancel(GraphBulk* bulk);
+
+        /// <summary>
+        ///  Waits up to `max_wait_ms` for completions and writes a `Poll` as JSON:
+        ///  `{"completions":[{"seq","outcome"|"error"}],"progress":{...},"finished","cancelled"}`.
+        ///
+        ///  # Safety
+        ///  `bulk` null or live; `out` null or valid.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_bulk_poll", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_bulk_poll(GraphBulk* bulk, uint max_wait_ms, uint max_items, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Frees a bulk run; sending stops if it had not finished. Null is harmless.
+        ///
+        ///  # Safety
+        ///  `bulk` null or a handle from [`graph_bulk_start`], not freed before, no call using it.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_bulk_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void graph_bulk_free(GraphBulk* bulk);
+
 
     }
 
@@ -187,6 +264,15 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct GraphSession
+    {
+    }
+
+    /// <summary>
+    ///  Opaque bulk run; every operation takes it by shared reference (Ctrl+C cancels from
+    ///  another thread while the pipeline thread polls).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct GraphBulk
     {
     }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod signin;
+
 use graph_mock::{MockConfig, MockServer, TokenRequest, User};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -5,6 +5,9 @@
 //! Bodies are parsed by hand rather than with axum's `Json` extractor so that every mistake in a
 //! test's JSON comes back as a 400 with serde's explanation, whatever the content type.
 
+mod entra;
+mod load;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +68,7 @@ pub(crate) fn unknown_endpoint() -> Response {
     control_error(StatusCode::NOT_FOUND, "no such control endpoint")
 }
 
-fn control_error(status: StatusCode, message: &str) -> Response {
+pub(super) fn control_error(status: StatusCode, message: &str) -> Response {
     (
         status,
         Json(json!({"error": {"code": "MockControlError", "message": message}})),
@@ -74,7 +77,7 @@ fn control_error(status: StatusCode, message: &str) -> Response {
 }
 
 /// Parses a control body; the error is the ready 400 answer (boxed: responses are large).
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
+pub(super) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
     serde_json::from_slice(body).map_err(|e| {
         Box::new(control_error(
             StatusCode::BAD_REQUEST,
@@ -98,6 +101,8 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/_mock/requests", get(get_requests).delete(clear_requests))
         .route("/_mock/revocations", get(get_revocations))
         .route("/_mock/reset", post(reset))
+        .merge(load::routes())
+        .merge(entra::routes())
 }
 
 async fn get_users(State(s): State<Arc<AppState>>) -> Json<UsersBody> {

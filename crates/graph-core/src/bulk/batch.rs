@@ -1,0 +1,226 @@
+//! JSON batching: up to 20 revocations in one `POST {graph}/beta/$batch`.
+//!
+//! Each item is a POST with `"body":{}` and a Content-Type header (Graph fails an action
+//! item without them), identified by its sequence number. Answers come in any order and
+//! are matched by id; each item is throttled on its own, so a 200 batch may hold 429 items
+//! with their own `Retry-After`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::completion::ItemOutcome;
+use super::dispatcher::Pending;
+use crate::error::{ErrorKind, GraphError};
+use crate::exchange::{PreparedRequest, RawResponse, find_header};
+use crate::retry::{RetryClass, classify_status, parse_retry_after};
+use crate::revoke::interpret_revocation;
+use crate::session::Session;
+
+/// What one attempt meant for one item.
+pub(crate) enum ItemResult {
+    Done(ItemOutcome),
+    Retry {
+        class: RetryClass,
+        retry_after: Option<Duration>,
+        error: GraphError,
+    },
+    Failed(GraphError),
+}
+
+/// The `$batch` request for these items.
+pub(crate) fn batch_request(session: &Session, items: &[Pending]) -> PreparedRequest {
+    let requests: Vec<Value> = items
+        .iter()
+        .map(|item| {
+            let mut headers = serde_json::Map::new();
+            headers.insert("Content-Type".into(), json!("application/json"));
+            headers.insert("client-request-id".into(), json!(item.client_request_id));
+            for (name, value) in &item.submitted.headers {
+                headers.insert(name.clone(), json!(value));
+            }
+            if item.attempts > 0 {
+                headers.insert("Retry-Attempt".into(), json!(item.attempts.to_string()));
+            }
+            json!({
+                "id": item.submitted.seq.to_string(),
+                "method": "POST",
+                "url": format!("/{}/invalidateAllRefreshTokens", item.submitted.user.users_path()),
+                "headers": headers,
+                "body": {},
+            })
+        })
+        .collect();
+    PreparedRequest {
+        method: "POST".into(),
+        url: format!("{}/beta/$batch", session.environment().graph_endpoint),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("client-request-id".into(), Uuid::new_v4().to_string()),
+        ],
+        body: json!({ "requests": requests }).to_string(),
+    }
+}
+
+/// The plain POST for a lone item.
+pub(crate) fn single_request(session: &Session, item: &Pending) -> PreparedRequest {
+    let mut request = session.prepare_revocation(&item.submitted.user, &Default::default());
+    request.headers = vec![("client-request-id".into(), item.client_request_id.clone())];
+    request
+        .headers
+        .extend(item.submitted.headers.iter().cloned());
+    request
+}
+
+/// Reads the answer to a lone item's POST.
+pub(crate) fn single_result(request: &PreparedRequest, response: RawResponse) -> ItemResult {
+    let status = response.status;
+    let retry_after = retry_after(&response.headers);
+    match interpret_revocation(request, response) {
+        Ok(outcome) => ItemResult::Done(ItemOutcome {
+            value: outcome.value,
+            status: outcome.status,
+            request_id: outcome.request_id,
+            client_request_id: Some(outcome.client_request_id),
+        }),
+        Err(error) => retry_or_fail(status, retry_after, error),
+    }
+}
+
+#[derive(Deserialize)]
+struct BatchAnswer {
+    responses: Vec<BatchItemAnswer>,
+}
+
+#[derive(Deserialize)]
+struct BatchItemAnswer {
+    id: String,
+    status: u16,
+    #[serde(default)]
+    headers: HashMap<String, String>,
+    #[serde(default)]
+    body: Value,
+}
+
+/// Reads a `$batch` answer into one result per item, in the items' order, and the highest
+/// `x-ms-throttle-limit-percentage` seen on the batch or any of its items.
+pub(crate) fn batch_results(
+    items: &[Pending],
+    response: &RawResponse,
+) -> (Vec<ItemResult>, Option<f64>) {
+    let mut highest = limit_percentage(&response.headers);
+    let results = batch_item_results(items, response, &mut highest);
+    (results, highest)
+}
+
+fn batch_item_results(
+    items: &[Pending],
+    response: &RawResponse,
+    highest: &mut Option<f64>,
+) -> Vec<ItemResult> {
+    if !(200..300).contains(&response.status) {
+        // The whole batch failed: every item shares the batch's fate.
+        return items
+            .iter()
+            .map(|item| {
+                let error = GraphError::from_graph_response(
+                    response.status,
+                    response.body.as_bytes(),
+                    find_header(&response.headers, "request-id").map(str::to_owned),
+                    item.client_request_id.clone(),
+                );
+                retry_or_fail(response.status, retry_after(&response.headers), error)
+            })
+            .collect();
+    }
+    let answers: HashMap<String, BatchItemAnswer> =
+        match serde_json::from_str::<BatchAnswer>(&response.body) {
+            Ok(answer) => answer
+                .responses
+                .into_iter()
+                .map(|item| (item.id.clone(), item))
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+    items
+        .iter()
+        .map(|item| match answers.get(&item.submitted.seq.to_string()) {
+            Some(answer) => {
+                let headers: Vec<(String, String)> = answer
+                    .headers
+                    .iter()
+                    .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+                    .collect();
+                if let Some(used) = limit_percentage(&headers) {
+                    *highest = Some(highest.map_or(used, |seen| seen.max(used)));
+                }
+                item_result(item, answer, headers)
+            }
+            None => ItemResult::Retry {
+                class: RetryClass::Transient,
+                retry_after: None,
+                error: GraphError::new(
+                    ErrorKind::Network,
+                    "Graph's batch answer did not include this request (or was not valid JSON)",
+                ),
+            },
+        })
+        .collect()
+}
+
+fn item_result(
+    item: &Pending,
+    answer: &BatchItemAnswer,
+    headers: Vec<(String, String)>,
+) -> ItemResult {
+    let request_id = find_header(&headers, "request-id").map(str::to_owned);
+    let client_request_id = find_header(&headers, "client-request-id")
+        .map(str::to_owned)
+        .unwrap_or_else(|| item.client_request_id.clone());
+    if (200..300).contains(&answer.status) {
+        let value = answer
+            .body
+            .get("value")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        return ItemResult::Done(ItemOutcome {
+            value,
+            status: answer.status,
+            request_id,
+            client_request_id: Some(client_request_id),
+        });
+    }
+    let body = answer.body.to_string();
+    let error = GraphError::from_graph_response(
+        answer.status,
+        body.as_bytes(),
+        request_id,
+        client_request_id,
+    );
+    retry_or_fail(answer.status, retry_after(&headers), error)
+}
+
+fn retry_or_fail(status: u16, retry_after: Option<Duration>, error: GraphError) -> ItemResult {
+    match classify_status(status) {
+        RetryClass::Final => ItemResult::Failed(error),
+        class => ItemResult::Retry {
+            class,
+            retry_after,
+            error,
+        },
+    }
+}
+
+fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
+    find_header(headers, "retry-after")
+        .and_then(|value| parse_retry_after(value, SystemTime::now()))
+}
+
+/// `x-ms-throttle-limit-percentage` of an answer, if Graph sent it.
+pub(crate) fn limit_percentage(headers: &[(String, String)]) -> Option<f64> {
+    find_header(headers, "x-ms-throttle-limit-percentage")
+        .and_then(|value| value.trim().parse().ok())
+}

@@ -1,0 +1,316 @@
+//! The loop that turns submitted items into requests: batches them, keeps the adaptive
+//! number of requests in flight, schedules retries, and pauses when Graph throttles.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::batch::{
+    ItemResult, batch_request, batch_results, limit_percentage, single_request, single_result,
+};
+use super::completion::{Completion, CompletionQueue};
+use super::concurrency::Concurrency;
+use super::{BulkConfig, Counters, Submitted};
+use crate::error::{ErrorKind, GraphError};
+use crate::request_options::RequestOptions;
+use crate::retry::{RetryClass, backoff};
+use crate::session::Session;
+
+/// Wait after a 429 that named no Retry-After.
+const DEFAULT_THROTTLE_PAUSE: Duration = Duration::from_secs(1);
+
+/// An item on its way: what was submitted and how its attempts went so far.
+pub(crate) struct Pending {
+    pub(crate) submitted: Submitted,
+    /// Kept across retries, so the item can be traced through all its attempts.
+    pub(crate) client_request_id: String,
+    /// Attempts sent so far.
+    pub(crate) attempts: u32,
+    transient_retries: u32,
+    first_sent: Option<Instant>,
+    not_before: Instant,
+}
+
+/// The result of one request (a batch or a lone POST).
+struct Flight {
+    items: Vec<Pending>,
+    results: Result<(Vec<ItemResult>, Option<f64>), GraphError>,
+}
+
+pub(crate) struct Dispatcher {
+    session: Arc<Session>,
+    options: RequestOptions,
+    config: BulkConfig,
+    input: Option<mpsc::UnboundedReceiver<Submitted>>,
+    completions: Arc<CompletionQueue>,
+    counters: Arc<Counters>,
+    cancel: CancellationToken,
+    ready: VecDeque<Pending>,
+    waiting: Vec<Pending>,
+    concurrency: Concurrency,
+    flights: JoinSet<Flight>,
+    paused_until: Instant,
+}
+
+impl Dispatcher {
+    pub(crate) fn new(
+        session: Arc<Session>,
+        options: RequestOptions,
+        config: BulkConfig,
+        input: mpsc::UnboundedReceiver<Submitted>,
+        completions: Arc<CompletionQueue>,
+        counters: Arc<Counters>,
+        cancel: CancellationToken,
+    ) -> Dispatcher {
+        let concurrency = Concurrency::new(config.initial_concurrency, config.max_concurrency);
+        Dispatcher {
+            session,
+            options,
+            config,
+            input: Some(input),
+            completions,
+            counters,
+            cancel,
+            ready: VecDeque::new(),
+            waiting: Vec::new(),
+            concurrency,
+            flights: JoinSet::new(),
+            paused_until: Instant::now(),
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        loop {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            self.promote_due();
+            self.launch();
+            self.counters
+                .concurrency
+                .store(self.concurrency.limit() as u64, Ordering::Relaxed);
+            if self.input.is_none()
+                && self.ready.is_empty()
+                && self.waiting.is_empty()
+                && self.flights.is_empty()
+            {
+                break;
+            }
+            let wake = self.next_wake();
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => break,
+                Some(joined) = self.flights.join_next(), if !self.flights.is_empty() => {
+                    if let Ok(flight) = joined {
+                        self.absorb(flight);
+                    }
+                }
+                received = recv(&mut self.input), if self.input.is_some() => match received {
+                    Some(item) => {
+                        self.accept(item);
+                        // Take everything already queued, so it can travel in full batches.
+                        while let Some(Ok(item)) = self.input.as_mut().map(|input| input.try_recv()) {
+                            self.accept(item);
+                        }
+                    }
+                    None => self.input = None,
+                },
+                _ = sleep_until(wake), if wake.is_some() => {}
+            }
+        }
+        // Dropping the JoinSet aborts requests still in flight: after a cancel nothing more is sent.
+        self.flights.abort_all();
+        self.completions.finish();
+    }
+
+    fn accept(&mut self, mut submitted: Submitted) {
+        // A caller-chosen client-request-id replaces ours: it is how they correlate.
+        let chosen = submitted
+            .headers
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case("client-request-id"))
+            .map(|index| submitted.headers.remove(index).1);
+        self.ready.push_back(Pending {
+            submitted,
+            client_request_id: chosen.unwrap_or_else(|| Uuid::new_v4().to_string()),
+            attempts: 0,
+            transient_retries: 0,
+            first_sent: None,
+            not_before: Instant::now(),
+        });
+    }
+
+    /// Retries whose wait is over go first: they are the oldest items.
+    fn promote_due(&mut self) {
+        let now = Instant::now();
+        let mut index = 0;
+        while index < self.waiting.len() {
+            if self.waiting[index].not_before <= now {
+                let item = self.waiting.swap_remove(index);
+                self.ready.push_front(item);
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    fn launch(&mut self) {
+        let now = Instant::now();
+        if now < self.paused_until {
+            return;
+        }
+        while self.flights.len() < self.concurrency.limit() && !self.ready.is_empty() {
+            let count = self.ready.len().min(self.config.batch_size.max(1));
+            let mut items: Vec<Pending> = self.ready.drain(..count).collect();
+            for item in &mut items {
+                item.first_sent.get_or_insert(now);
+            }
+            let session = Arc::clone(&self.session);
+            let options = self.options.clone();
+            let context = self.config.request_context;
+            self.flights.spawn(async move {
+                let results = if items.len() == 1 {
+                    let request = single_request(&session, &items[0]);
+                    session
+                        .send_once(&request, &options, items[0].attempts, &context)
+                        .await
+                        .map(|response| {
+                            let percentage = limit_percentage(&response.headers);
+                            (vec![single_result(&request, response)], percentage)
+                        })
+                } else {
+                    let request = batch_request(&session, &items);
+                    session
+                        .send_once(&request, &options, 0, &context)
+                        .await
+                        .map(|response| batch_results(&items, &response))
+                };
+                Flight { items, results }
+            });
+        }
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let retry = self.waiting.iter().map(|item| item.not_before).min();
+        let pause = (!self.ready.is_empty() && self.paused_until > Instant::now())
+            .then_some(self.paused_until);
+        match (retry, pause) {
+            (Some(retry), Some(pause)) => Some(retry.min(pause)),
+            (retry, pause) => retry.or(pause),
+        }
+    }
+
+    fn absorb(&mut self, flight: Flight) {
+        let (results, percentage) = match flight.results {
+            Ok(read) => read,
+            Err(error) => {
+                // The request itself failed: a broken connection is worth a retry for every
+                // item in it; anything else (a refused proxy, a bad URL) is final for all.
+                let transient = matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout);
+                let results = flight
+                    .items
+                    .iter()
+                    .map(|_| {
+                        if transient {
+                            ItemResult::Retry {
+                                class: RetryClass::Transient,
+                                retry_after: None,
+                                error: error.clone(),
+                            }
+                        } else {
+                            ItemResult::Failed(error.clone())
+                        }
+                    })
+                    .collect();
+                (results, None)
+            }
+        };
+        let now = Instant::now();
+        let mut throttle_pause: Option<Duration> = None;
+        for (mut item, result) in flight.items.into_iter().zip(results) {
+            match result {
+                ItemResult::Done(outcome) => {
+                    self.counters.succeeded.fetch_add(1, Ordering::Relaxed);
+                    self.completions
+                        .push(Completion::succeeded(item.submitted.seq, outcome));
+                }
+                ItemResult::Failed(error) => self.fail(item, error),
+                ItemResult::Retry {
+                    class,
+                    retry_after,
+                    error,
+                } => {
+                    let context = &self.config.request_context;
+                    let wait = match class {
+                        RetryClass::Throttled => {
+                            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                            let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_PAUSE);
+                            throttle_pause =
+                                Some(throttle_pause.map_or(wait, |seen| seen.max(wait)));
+                            wait
+                        }
+                        _ => {
+                            if item.transient_retries >= context.max_retry {
+                                self.fail(item, error);
+                                continue;
+                            }
+                            item.transient_retries += 1;
+                            retry_after.unwrap_or_else(|| {
+                                backoff(context.retry_delay(), item.transient_retries - 1)
+                            })
+                        }
+                    };
+                    let spent = item.first_sent.map_or(Duration::ZERO, |first| now - first);
+                    if spent + wait > context.retries_time_limit() {
+                        self.fail(item, error);
+                        continue;
+                    }
+                    item.attempts += 1;
+                    item.not_before = now + wait;
+                    self.waiting.push(item);
+                }
+            }
+        }
+        match (throttle_pause, percentage) {
+            (Some(pause), _) => {
+                self.concurrency.on_throttled();
+                self.paused_until = self.paused_until.max(now + pause);
+            }
+            (None, Some(used)) => {
+                self.concurrency.on_limit_percentage(used);
+                self.concurrency.on_success();
+            }
+            (None, None) => self.concurrency.on_success(),
+        }
+    }
+
+    fn fail(&mut self, item: Pending, mut error: GraphError) {
+        if item.attempts > 0 {
+            error.message = format!("{} (after {} attempts)", error.message, item.attempts + 1);
+        }
+        self.counters.failed.fetch_add(1, Ordering::Relaxed);
+        self.completions
+            .push(Completion::failed(item.submitted.seq, error));
+    }
+}
+
+async fn recv(input: &mut Option<mpsc::UnboundedReceiver<Submitted>>) -> Option<Submitted> {
+    match input {
+        Some(input) => input.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(wake: Option<Instant>) {
+    match wake {
+        Some(wake) => tokio::time::sleep_until(wake).await,
+        None => std::future::pending().await,
+    }
+}

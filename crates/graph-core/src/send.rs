@@ -1,0 +1,218 @@
+//! Sending a request with the session's credential, retrying what is worth retrying.
+//!
+//! The token is added here and nowhere else, and only ever sent to the session's own Graph
+//! endpoint (same scheme, host and port), whatever a script's pipeline step did to the URL.
+//! Retries follow [`crate::retry`] and the process's [`RequestContext`]; each retry carries
+//! a `Retry-Attempt` header.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use url::Url;
+
+use crate::error::{ErrorKind, GraphError, ServiceDetail};
+use crate::exchange::{Exchange, PreparedRequest, RawResponse};
+use crate::request_context::RequestContext;
+use crate::request_options::{RequestOptions, is_reserved_header};
+use crate::retry::{RetryClass, backoff, classify_status, parse_retry_after};
+use crate::session::Session;
+
+impl Session {
+    /// Sends a request, retrying throttling (429), 503, 504 and broken connections as the
+    /// request context allows. Returns the last answer when retries run out.
+    pub async fn send(
+        &self,
+        request: &PreparedRequest,
+        options: &RequestOptions,
+    ) -> Result<RawResponse, GraphError> {
+        let context = RequestContext::current();
+        let mut transient_retries = 0;
+        let mut attempt = 0;
+        let mut waited = Duration::ZERO;
+        loop {
+            let result = self.send_once(request, options, attempt, &context).await;
+            let (class, retry_after) = match &result {
+                Ok(response) => (
+                    classify_status(response.status),
+                    response
+                        .header("retry-after")
+                        .and_then(|value| parse_retry_after(value, SystemTime::now())),
+                ),
+                Err(error) if matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout) => {
+                    (RetryClass::Transient, None)
+                }
+                Err(_) => (RetryClass::Final, None),
+            };
+            let wait = match class {
+                RetryClass::Final => return result,
+                RetryClass::Transient if transient_retries >= context.max_retry => return result,
+                RetryClass::Transient => {
+                    transient_retries += 1;
+                    retry_after
+                        .unwrap_or_else(|| backoff(context.retry_delay(), transient_retries - 1))
+                }
+                RetryClass::Throttled => {
+                    retry_after.unwrap_or_else(|| backoff(context.retry_delay(), attempt))
+                }
+            };
+            if waited + wait > context.retries_time_limit() {
+                return result;
+            }
+            tokio::time::sleep(wait).await;
+            waited += wait;
+            attempt += 1;
+        }
+    }
+
+    pub(crate) async fn send_once(
+        &self,
+        request: &PreparedRequest,
+        options: &RequestOptions,
+        attempt: u32,
+        context: &RequestContext,
+    ) -> Result<RawResponse, GraphError> {
+        let url = self.checked_url(&request.url)?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+            GraphError::invalid_argument(format!("'{}' is not an HTTP method", request.method))
+        })?;
+        let client_request_id = request
+            .header("client-request-id")
+            .unwrap_or_default()
+            .to_owned();
+        let client = self.clients.get(options.proxy.as_ref())?;
+        let authorization = self.token.authorization_header();
+        let mut authorization_value = reqwest::header::HeaderValue::from_str(&authorization)
+            .map_err(|_| {
+                GraphError::new(
+                    ErrorKind::Authentication,
+                    "the access token cannot be sent in an HTTP header",
+                )
+            })?;
+        authorization_value.set_sensitive(true);
+
+        let mut builder = client
+            .request(method, url)
+            .timeout(context.client_timeout())
+            .header(reqwest::header::AUTHORIZATION, authorization_value)
+            .body(request.body.clone());
+        let mut sent_headers = request.headers.clone();
+        if attempt > 0 {
+            sent_headers.push(("Retry-Attempt".to_owned(), attempt.to_string()));
+        }
+        for (name, value) in &sent_headers {
+            // The body's length is computed here; the credential and routing are ours alone.
+            if name.eq_ignore_ascii_case("content-length") {
+                continue;
+            }
+            if is_reserved_header(name) {
+                return Err(GraphError::invalid_argument(format!(
+                    "the request carries a '{name}' header, which only the module may set"
+                )));
+            }
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let started = Instant::now();
+        let response = builder
+            .send()
+            .await
+            .map_err(|error| transport_error(&error, &client_request_id))?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| transport_error(&error, &client_request_id))?;
+        let mut raw = RawResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            exchange: None,
+        };
+        if options.trace {
+            sent_headers.insert(
+                0,
+                ("authorization".to_owned(), "Bearer [redacted]".to_owned()),
+            );
+            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            raw.exchange = Some(Exchange::record(request, &sent_headers, &raw, elapsed));
+        }
+        Ok(raw)
+    }
+
+    fn checked_url(&self, url: &str) -> Result<Url, GraphError> {
+        let wrong_place = || {
+            GraphError::invalid_argument(format!(
+                "the request URL '{url}' is outside the Graph endpoint {} of this session: the access token is only sent there",
+                self.environment.graph_endpoint
+            ))
+        };
+        let target = Url::parse(url).map_err(|_| wrong_place())?;
+        let endpoint = Url::parse(&self.environment.graph_endpoint).map_err(|_| wrong_place())?;
+        if target.origin() == endpoint.origin() {
+            Ok(target)
+        } else {
+            Err(wrong_place())
+        }
+    }
+}
+
+pub(crate) fn proxy_authentication_error(client_request_id: &str) -> GraphError {
+    with_client_request_id(
+        GraphError::new(
+            ErrorKind::ProxyAuthentication,
+            "the proxy refused the request with HTTP 407 Proxy Authentication Required: pass the proxy's user name and password with -ProxyCredential, or check them",
+        ),
+        client_request_id,
+    )
+}
+
+fn with_client_request_id(mut error: GraphError, client_request_id: &str) -> GraphError {
+    error.service = Some(Box::new(ServiceDetail {
+        client_request_id: Some(client_request_id.to_owned()),
+        ..ServiceDetail::default()
+    }));
+    error
+}
+
+fn transport_error(error: &reqwest::Error, client_request_id: &str) -> GraphError {
+    // Through a proxy, https goes in a CONNECT tunnel: a 407 surfaces as a tunnel error.
+    let mut chain: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = chain {
+        if cause
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("proxy auth")
+        {
+            return proxy_authentication_error(client_request_id);
+        }
+        chain = cause.source();
+    }
+    let kind = if error.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Network
+    };
+    let mut message = if error.is_timeout() {
+        "Graph did not answer within the client timeout".to_owned()
+    } else if error.is_connect() {
+        "could not connect to Graph".to_owned()
+    } else {
+        "the request to Graph failed".to_owned()
+    };
+    // The chain names the real cause (DNS, refused, certificate, proxy); it holds no secret.
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    with_client_request_id(GraphError::new(kind, message), client_request_id)
+}

@@ -1,0 +1,306 @@
+//! The bulk engine against the mock over real loopback HTTP, with faults injected.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use graph_core::bulk::{BulkConfig, BulkRun, Completion};
+use graph_core::{
+    Environment, EnvironmentRegistry, RequestContext, RequestOptions, Session, SessionConfig,
+};
+use graph_mock::{
+    ChaosConfig, LimitName, MockConfig, MockServer, ThrottleConfig, TokenRequest, User,
+};
+
+struct Fixture {
+    _runtime: tokio::runtime::Runtime,
+    server: MockServer,
+    session: Arc<Session>,
+    users: Vec<User>,
+}
+
+fn fixture(user_count: usize) -> Fixture {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("mock runtime");
+    let users: Vec<User> = (0..user_count)
+        .map(|index| {
+            User::new(
+                format!("00000000-0000-4000-8000-{index:012}"),
+                format!("user{index}@contoso.com"),
+            )
+        })
+        .collect();
+    let server = runtime
+        .block_on(MockServer::start(
+            MockConfig::default().with_users(users.clone()),
+        ))
+        .expect("mock server");
+    let name = format!("bulk-{}", server.addr().port());
+    EnvironmentRegistry::global()
+        .add(
+            Environment::user_defined(&name, &server.base_url(), &server.base_url())
+                .expect("loopback"),
+        )
+        .expect("registered");
+    let token = server.mint_token(&TokenRequest::app_only(["User.RevokeSessions.All"]));
+    let config = SessionConfig {
+        environment: name,
+        host_description: None,
+    };
+    let session =
+        Arc::new(Session::connect_with_access_token(&config, token.as_bytes()).expect("session"));
+    Fixture {
+        _runtime: runtime,
+        server,
+        session,
+        users,
+    }
+}
+
+fn quick_context() -> RequestContext {
+    RequestContext {
+        max_retry: 5,
+        retry_delay_seconds: 0,
+        retries_time_limit_seconds: 60,
+        client_timeout_seconds: 10,
+    }
+}
+
+/// Submits every id, closes, and collects completions until the run finishes.
+fn run_all(run: &BulkRun, ids: &[String]) -> BTreeMap<u64, Completion> {
+    for (seq, id) in ids.iter().enumerate() {
+        run.submit(seq as u64, id, Vec::new());
+    }
+    run.close();
+    let mut completions = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let poll = run.poll(Duration::from_millis(200), 1000).expect("poll");
+        for completion in poll.completions {
+            assert!(
+                completions.insert(completion.seq, completion).is_none(),
+                "one outcome per item"
+            );
+        }
+        if poll.finished {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not finish");
+    }
+    completions
+}
+
+#[test]
+fn every_item_gets_exactly_one_outcome_through_batches() {
+    let fixture = fixture(200);
+    let config = BulkConfig {
+        request_context: quick_context(),
+        ..BulkConfig::default()
+    };
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    let mut ids: Vec<String> = fixture
+        .users
+        .iter()
+        .map(|user| user.user_principal_name.clone())
+        .collect();
+    ids.push("nobody@contoso.com".into());
+    ids.push("   ".into());
+    let completions = run_all(&run, &ids);
+    assert_eq!(completions.len(), ids.len());
+    for (seq, completion) in &completions {
+        let seq = *seq as usize;
+        if seq < 200 {
+            assert_eq!(
+                completion.outcome.as_ref().map(|outcome| outcome.value),
+                Some(true),
+                "item {seq}"
+            );
+        }
+    }
+    assert_eq!(
+        completions[&200]
+            .error
+            .as_ref()
+            .and_then(|error| error.service().status),
+        Some(404)
+    );
+    assert_eq!(
+        completions[&201].error.as_ref().map(|error| error.kind),
+        Some(graph_core::ErrorKind::InvalidArgument)
+    );
+    let batches = fixture
+        .server
+        .requests()
+        .iter()
+        .filter(|request| request.raw_path == "/beta/$batch")
+        .count();
+    assert!(
+        (10..60).contains(&batches),
+        "{batches} batch requests for 202 items"
+    );
+}
+
+#[test]
+fn faults_and_throttling_lose_nothing_and_touch_only_piped_users() {
+    let fixture = fixture(1200);
+    fixture
+        .server
+        .set_chaos(Some(ChaosConfig {
+            throttle_rate: 0.10,
+            service_unavailable_rate: 0.02,
+            gateway_timeout_rate: 0.0,
+            reset_rate: 0.01,
+            retry_after_seconds: 0.05,
+            seed: 42,
+        }))
+        .expect("chaos");
+    let config = BulkConfig {
+        request_context: quick_context(),
+        ..BulkConfig::default()
+    };
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    // Only the first 1,000 users are piped; the rest must never be touched.
+    let ids: Vec<String> = fixture.users[..1000]
+        .iter()
+        .map(|user| user.id.clone())
+        .collect();
+    let completions = run_all(&run, &ids);
+    assert_eq!(completions.len(), 1000);
+    let failed: Vec<_> = completions
+        .values()
+        .filter(|completion| completion.error.is_some())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "all items should succeed after retries: {:?}",
+        failed.first()
+    );
+    for user in &fixture.users[..1000] {
+        assert!(
+            fixture.server.revocations(&user.id) >= 1,
+            "{} not revoked",
+            user.id
+        );
+    }
+    let piped: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    for request in fixture.server.requests() {
+        if let Some(user) = &request.user_id {
+            assert!(
+                piped.contains(user.as_str()),
+                "a request for {user}, who was not piped"
+            );
+        }
+    }
+    assert!(
+        fixture.server.chaos_stats().throttled > 0,
+        "chaos really throttled"
+    );
+}
+
+#[test]
+fn a_throttling_storm_is_waited_out_then_reported_per_item() {
+    let fixture = fixture(30);
+    // Room for 10 writes, then one every 100 s: most items cannot make it in time.
+    fixture
+        .server
+        .set_throttling(ThrottleConfig::entra().with_limit(
+            LimitName::AppTenantWrites,
+            10.0,
+            1000.0,
+        ))
+        .expect("throttling");
+    let config = BulkConfig {
+        request_context: RequestContext {
+            retries_time_limit_seconds: 2,
+            ..quick_context()
+        },
+        ..BulkConfig::default()
+    };
+    let started = Instant::now();
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    let ids: Vec<String> = fixture.users.iter().map(|user| user.id.clone()).collect();
+    let completions = run_all(&run, &ids);
+    assert_eq!(completions.len(), 30);
+    let throttled: Vec<_> = completions
+        .values()
+        .filter_map(|completion| completion.error.as_ref())
+        .filter(|error| error.service().status == Some(429))
+        .collect();
+    assert!(!throttled.is_empty());
+    assert_eq!(
+        completions
+            .values()
+            .filter(|completion| completion.outcome.is_some())
+            .count()
+            + throttled.len(),
+        30
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn cancel_stops_sending_within_a_second() {
+    let fixture = fixture(400);
+    fixture.server.set_latency(Duration::from_millis(200));
+    let config = BulkConfig {
+        initial_concurrency: 1,
+        max_concurrency: 2,
+        request_context: quick_context(),
+        ..BulkConfig::default()
+    };
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    for (seq, user) in fixture.users.iter().enumerate() {
+        run.submit(seq as u64, &user.id, Vec::new());
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let cancelled_at = Instant::now();
+    run.cancel();
+    let mut done = 0;
+    loop {
+        let poll = run.poll(Duration::from_millis(100), 1000).expect("poll");
+        done += poll.completions.len();
+        if poll.finished {
+            assert!(poll.cancelled);
+            break;
+        }
+        assert!(
+            cancelled_at.elapsed() < Duration::from_secs(1),
+            "still running 1 s after cancel"
+        );
+    }
+    let sent = fixture.server.requests().len();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        fixture.server.requests().len(),
+        sent,
+        "nothing is sent after cancel"
+    );
+    assert!(done < 400, "the run was cut short ({done} done)");
+}

@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Management.Automation;
+using Microsoft.Graph.Beta.PowerShell.Native;
+
+namespace Microsoft.Graph.Beta.PowerShell.Runtime
+{
+    /// <summary>
+    /// Drives a Rust bulk run from the cmdlet: submits each piped user with a sequence number,
+    /// and writes outcomes back in input order (one boolean or one error per input) as soon as
+    /// the head of the line is done. Every Write happens on the pipeline thread, in
+    /// <see cref="Drain"/>; a bounded window keeps memory flat however many users are piped.
+    /// </summary>
+    internal sealed class BulkRevocation : IDisposable
+    {
+        /// <summary>Most items submitted but not yet written; beyond it, submitting waits.</summary>
+        internal const int Window = 2000;
+
+        private const int ProgressActivityId = 0x6D67;
+
+        private readonly PSCmdlet _cmdlet;
+        private readonly BulkHandle _handle;
+        private readonly Dictionary<long, BulkCompletion> _early = new();
+        private readonly Dictionary<long, string> _userIds = new();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _nextSeq;
+        private long _nextToWrite;
+        private long _written;
+        private bool _stopReported;
+        private TimeSpan _lastProgress = TimeSpan.Zero;
+        private bool _progressShown;
+
+        internal BulkRevocation(PSCmdlet cmdlet, SessionHandle session, CallOptions options)
+        {
+            _cmdlet = cmdlet;
+            _handle = GraphCore.StartBulk(session, options);
+        }
+
+        private long Outstanding => _nextSeq - _nextToWrite;
+
+        /// <summary>Queues one user, first waiting for room in the window.</summary>
+        internal void Submit(string userId, List<string[]> headers)
+        {
+            while (Outstanding >= Window)
+            {
+                if (Drain(TimeSpan.FromMilliseconds(100)).Finished)
+                {
+                    return;
+                }
+            }
+
+            long seq = _nextSeq++;
+            _userIds[seq] = userId;
+            if (GraphCore.SubmitBulk(_handle, seq, userId, headers) is NativeError refused)
+            {
+                _early[seq] = new BulkCompletion { Seq = seq, Error = refused };
+            }
+
+            Drain(TimeSpan.Zero);
+        }
+
+        /// <summary>No more input: waits for every outcome and writes it.</summary>
+        internal void Complete()
+        {
+            GraphCore.CloseBulk(_handle);
+            while (!Drain(TimeSpan.FromMilliseconds(250)).Finished)
+            {
+            }
+
+            if (_progressShown)
+            {
+                _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed });
+            }
+        }
+
+        /// <summary>Ctrl+C: stop sending now. Runs on another thread.</summary>
+        internal void Cancel() => GraphCore.CancelBulk(_handle);
+
+        public void Dispose() => _handle.Dispose();
+
+        private static string Activity => "Invalidating refresh tokens";
+
+        private BulkPoll Drain(TimeSpan wait)
+        {
+            BulkPoll poll = GraphCore.PollBulk(_handle, (uint)wait.TotalMilliseconds, maxItems: 5000);
+            foreach (BulkCompletion completion in poll.Completions)
+            {
+                _early[completion.Seq] = completion;
+            }
+
+            if (poll.Cancelled)
+            {
+                ReportStop(poll);
+                return poll;
+            }
+
+            while (_early.Remove(_nextToWrite, out BulkCompletion? completion))
+            {
+                string userId = _userIds[_nextToWrite];
+                _userIds.Remove(_nextToWrite);
+                _nextToWrite++;
+                _written++;
+                if (completion.Outcome is BulkItemOutcome outcome)
+                {
+                    _cmdlet.WriteObject(BooleanResult.Create(outcome.Value));
+                }
+                else if (completion.Error is NativeError error && error.Kind != "Cancelled")
+                {
+                    _cmdlet.WriteError(GraphErrorRecords.ForUser(error, userId));
+                }
+            }
+
+            ShowProgress(poll.Progress);
+            return poll;
+        }
+
+        private void ShowProgress(BulkProgress progress)
+        {
+            // A single user or a quick run shows nothing; a long run refreshes a few times a second.
+            if (progress.Submitted < 2 || _clock.Elapsed < TimeSpan.FromSeconds(1) || _clock.Elapsed - _lastProgress < TimeSpan.FromMilliseconds(250))
+            {
+                return;
+            }
+
+            _lastProgress = _clock.Elapsed;
+            _progressShown = true;
+            long done = progress.Succeeded + progress.Failed;
+            string status = $"{done} of {progress.Submitted} done: {progress.Succeeded} revoked, {progress.Failed} failed, {progress.Throttled} throttled answers waited out";
+            _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, Activity, status)
+            {
+                PercentComplete = progress.Submitted == 0 ? 0 : (int)(100 * done / progress.Submitted),
+            });
+        }
+
+        /// <summary>
+        /// After Ctrl+C the pipeline refuses writes, so the count goes straight to the host:
+        /// responders must know how many users were signed out and how many were not.
+        /// </summary>
+        private void ReportStop(BulkPoll poll)
+        {
+            if (_stopReported)
+            {
+                return;
+            }
+
+            _stopReported = true;
+            long done = poll.Progress.Succeeded + poll.Progress.Failed;
+            long notDone = Math.Max(0, _nextSeq - done);
+            string message =
+                $"Stopped: {done} of {_nextSeq} users were processed ({poll.Progress.Succeeded} revoked, {poll.Progress.Failed} failed, {_written} written to the pipeline); {notDone} were not processed. Run the command again for those users.";
+            try
+            {
+                _cmdlet.Host.UI.WriteWarningLine(message);
+            }
+            catch (Exception)
+            {
+                // A host without a UI (a background job) still gets the count in the stopped error.
+            }
+        }
+    }
+}
