@@ -150,6 +150,11 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// <inheritdoc/>
         public void Dispose()
         {
+            if (_stopping.IsCancellationRequested)
+            {
+                _bulk?.ReportStop();
+            }
+
             _bulk?.Dispose();
             _cancel.Dispose();
             _stopping.Dispose();

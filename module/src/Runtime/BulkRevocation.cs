@@ -17,6 +17,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         /// <summary>Most items submitted but not yet written; beyond it, submitting waits.</summary>
         internal const int Window = 2000;
 
+        /// <summary>Global variable that describes a run stopped with Ctrl+C.</summary>
+        internal const string StopSummaryVariable = "MgBetaRevocationStopped";
+
         private const int ProgressActivityId = 0x6D67;
 
         private readonly PSCmdlet _cmdlet;
@@ -91,7 +94,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
 
             if (poll.Cancelled)
             {
-                ReportStop(poll);
+                // Stopped: the pipeline refuses writes now; Dispose reports the count.
                 return poll;
             }
 
@@ -135,9 +138,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
 
         /// <summary>
         /// After Ctrl+C the pipeline refuses writes, so the count goes straight to the host:
-        /// responders must know how many users were signed out and how many were not.
+        /// responders must know how many users were signed out and how many were not. Called
+        /// from the cmdlet's Dispose, once the stop has happened.
         /// </summary>
-        private void ReportStop(BulkPoll poll)
+        internal void ReportStop()
         {
             if (_stopReported)
             {
@@ -145,17 +149,42 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
             }
 
             _stopReported = true;
+            BulkPoll poll = GraphCore.PollBulk(_handle, 200, 0);
+            foreach (BulkCompletion completion in poll.Completions)
+            {
+                _early[completion.Seq] = completion;
+            }
+
             long done = poll.Progress.Succeeded + poll.Progress.Failed;
-            long notDone = Math.Max(0, _nextSeq - done);
+            List<string> notProcessed = new();
+            foreach (KeyValuePair<long, string> pending in _userIds)
+            {
+                if (!_early.ContainsKey(pending.Key))
+                {
+                    notProcessed.Add(pending.Value);
+                }
+            }
+
+            long notDone = notProcessed.Count;
+            // Scripts can pick up where the run stopped: $MgBetaRevocationStopped.NotProcessed.
+            _cmdlet.SessionState.PSVariable.Set("global:" + StopSummaryVariable, new PSObject(new
+            {
+                Submitted = _nextSeq,
+                Processed = done,
+                Revoked = poll.Progress.Succeeded,
+                Failed = poll.Progress.Failed,
+                Written = _written,
+                NotProcessed = notProcessed.ToArray(),
+            }));
             string message =
-                $"Stopped: {done} of {_nextSeq} users were processed ({poll.Progress.Succeeded} revoked, {poll.Progress.Failed} failed, {_written} written to the pipeline); {notDone} were not processed. Run the command again for those users.";
+                $"Stopped: {done} of {_nextSeq} users were processed ({poll.Progress.Succeeded} revoked, {poll.Progress.Failed} failed, {_written} written to the pipeline); {notDone} were not processed: they are in ${StopSummaryVariable}.NotProcessed.";
             try
             {
-                _cmdlet.Host.UI.WriteWarningLine(message);
+                _cmdlet.Host?.UI?.WriteWarningLine(message);
             }
             catch (Exception)
             {
-                // A host without a UI (a background job) still gets the count in the stopped error.
+                // A host without a usable UI (a job, an embedding application) still has the variable.
             }
         }
     }

@@ -34,7 +34,8 @@ pub(crate) struct Pending {
     /// Attempts sent so far.
     pub(crate) attempts: u32,
     transient_retries: u32,
-    first_sent: Option<Instant>,
+    /// Time spent waiting for retries and throttling pauses, against `RetriesTimeLimit`.
+    waited: Duration,
     not_before: Instant,
 }
 
@@ -57,6 +58,8 @@ pub(crate) struct Dispatcher {
     concurrency: Concurrency,
     flights: JoinSet<Flight>,
     paused_until: Instant,
+    /// The 429 behind the current pause, reported for items that cannot wait it out.
+    pause_cause: Option<GraphError>,
 }
 
 impl Dispatcher {
@@ -83,6 +86,7 @@ impl Dispatcher {
             concurrency,
             flights: JoinSet::new(),
             paused_until: Instant::now(),
+            pause_cause: None,
         }
     }
 
@@ -142,7 +146,7 @@ impl Dispatcher {
             client_request_id: chosen.unwrap_or_else(|| Uuid::new_v4().to_string()),
             attempts: 0,
             transient_retries: 0,
-            first_sent: None,
+            waited: Duration::ZERO,
             not_before: Instant::now(),
         });
     }
@@ -164,14 +168,17 @@ impl Dispatcher {
     fn launch(&mut self) {
         let now = Instant::now();
         if now < self.paused_until {
+            self.fail_items_that_cannot_wait(self.paused_until - now);
             return;
         }
         while self.flights.len() < self.concurrency.limit() && !self.ready.is_empty() {
-            let count = self.ready.len().min(self.config.batch_size.max(1));
-            let mut items: Vec<Pending> = self.ready.drain(..count).collect();
-            for item in &mut items {
-                item.first_sent.get_or_insert(now);
+            // A lone item goes alone only when nothing is in flight or no more input will come;
+            // otherwise it waits a moment for company, so that items travel in batches.
+            if self.ready.len() == 1 && !self.flights.is_empty() && self.input.is_some() {
+                break;
             }
+            let count = self.ready.len().min(self.config.batch_size.max(1));
+            let items: Vec<Pending> = self.ready.drain(..count).collect();
             let session = Arc::clone(&self.session);
             let options = self.options.clone();
             let context = self.config.request_context;
@@ -234,6 +241,7 @@ impl Dispatcher {
         };
         let now = Instant::now();
         let mut throttle_pause: Option<Duration> = None;
+        let mut throttle_error: Option<GraphError> = None;
         for (mut item, result) in flight.items.into_iter().zip(results) {
             match result {
                 ItemResult::Done(outcome) => {
@@ -254,6 +262,7 @@ impl Dispatcher {
                             let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_PAUSE);
                             throttle_pause =
                                 Some(throttle_pause.map_or(wait, |seen| seen.max(wait)));
+                            throttle_error.get_or_insert_with(|| error.clone());
                             wait
                         }
                         _ => {
@@ -267,11 +276,11 @@ impl Dispatcher {
                             })
                         }
                     };
-                    let spent = item.first_sent.map_or(Duration::ZERO, |first| now - first);
-                    if spent + wait > context.retries_time_limit() {
+                    if item.waited + wait > context.retries_time_limit() {
                         self.fail(item, error);
                         continue;
                     }
+                    item.waited += wait;
                     item.attempts += 1;
                     item.not_before = now + wait;
                     self.waiting.push(item);
@@ -282,12 +291,33 @@ impl Dispatcher {
             (Some(pause), _) => {
                 self.concurrency.on_throttled();
                 self.paused_until = self.paused_until.max(now + pause);
+                if let Some(error) = throttle_error {
+                    self.pause_cause = Some(error);
+                }
             }
             (None, Some(used)) => {
                 self.concurrency.on_limit_percentage(used);
                 self.concurrency.on_success();
             }
             (None, None) => self.concurrency.on_success(),
+        }
+    }
+
+    /// A pause holds back the items waiting to be sent too. Those that cannot wait out the
+    /// rest of it within `RetriesTimeLimit` are reported now, with the 429 that caused it,
+    /// instead of after the pause.
+    fn fail_items_that_cannot_wait(&mut self, remaining: Duration) {
+        let Some(cause) = self.pause_cause.clone() else {
+            return;
+        };
+        let limit = self.config.request_context.retries_time_limit();
+        let ready = std::mem::take(&mut self.ready);
+        for item in ready {
+            if item.waited + remaining > limit {
+                self.fail(item, cause.clone());
+            } else {
+                self.ready.push_back(item);
+            }
         }
     }
 
