@@ -17,7 +17,7 @@ param(
     [int] $QuotaPerSecond = 200,
     [int] $Burst = 200,
     # The fixed-concurrency client: ForEach-Object -Parallel with this many threads.
-    [int] $FixedConcurrency = 16
+    [int] $FixedConcurrency = 64
 )
 
 $ErrorActionPreference = 'Stop'
@@ -50,7 +50,8 @@ try {
     # 1. The module, all users piped, no throttling.
     Reset-Run
     $bulkSeconds = Measure-Seconds { $users | Invoke-MgBetaInvalidateAllUserRefreshToken | Out-Null }
-    $bulkRequests = @(Get-MockRequests $mock).Where({ -not $_.batchId }).Count
+    $recorded = Get-MockRequests $mock
+    $bulkRequests = @($recorded | Where-Object { -not $_.batchId }).Count
 
     # 2. The official module's way: one request after another, each a full round trip.
     Reset-Run

@@ -5,10 +5,12 @@
 //! One tokio runtime serves the whole process ([`runtime`]); blocking entry points
 //! take a [`CancellationToken`] so that Ctrl+C in PowerShell reaches an in-flight call.
 //!
-//! Not handled yet: sign-in flows other than a caller-supplied access token (see the
-//! project's open issues).
+//! Sign-in ([`auth`]): a caller-supplied access token, or app-only with a client secret or a
+//! certificate. Not handled yet: delegated and managed-identity sign-in, a persistent token
+//! cache (see the project's open issues).
 
 pub mod address;
+pub mod auth;
 pub mod bulk;
 pub mod environment;
 pub mod error;
@@ -35,6 +37,6 @@ pub use proxy::ProxyConfig;
 pub use request_context::RequestContext;
 pub use request_options::RequestOptions;
 pub use revoke::{RevocationOutcome, interpret_revocation};
-pub use session::{Session, SessionConfig};
+pub use session::{AppSignInConfig, Session, SessionConfig};
 pub use token::AccessToken;
 pub use tokio_util::sync::CancellationToken;

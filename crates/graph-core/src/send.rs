@@ -2,6 +2,8 @@
 //!
 //! The token is added here and nowhere else, and only ever sent to the session's own Graph
 //! endpoint (same scheme, host and port), whatever a script's pipeline step did to the URL.
+//! It comes from the session's token provider (renewed before expiry); a 401 is retried once
+//! with a renewed token when the credential allows it.
 //! Retries follow [`crate::retry`] and the process's [`RequestContext`]; each retry carries
 //! a `Retry-Attempt` header.
 
@@ -79,42 +81,61 @@ impl Session {
             .unwrap_or_default()
             .to_owned();
         let client = self.clients.get(options.proxy.as_ref())?;
-        let authorization = self.token.authorization_header();
-        let mut authorization_value = reqwest::header::HeaderValue::from_str(&authorization)
-            .map_err(|_| {
-                GraphError::new(
-                    ErrorKind::Authentication,
-                    "the access token cannot be sent in an HTTP header",
-                )
-            })?;
-        authorization_value.set_sensitive(true);
-
-        let mut builder = client
-            .request(method, url)
-            .timeout(context.client_timeout())
-            .header(reqwest::header::AUTHORIZATION, authorization_value)
-            .body(request.body.clone());
+        // Token requests use the session's own client (system proxy), whatever -Proxy says.
+        let token_client = self.clients.get(None)?;
+        let mut authorization = self.provider.authorization(&token_client).await?;
         let mut sent_headers = request.headers.clone();
         if attempt > 0 {
             sent_headers.push(("Retry-Attempt".to_owned(), attempt.to_string()));
         }
-        for (name, value) in &sent_headers {
-            // The body's length is computed here; the credential and routing are ours alone.
-            if name.eq_ignore_ascii_case("content-length") {
-                continue;
+        let mut renewed = false;
+        let (response, started) = loop {
+            let mut authorization_value = reqwest::header::HeaderValue::from_str(&authorization)
+                .map_err(|_| {
+                    GraphError::new(
+                        ErrorKind::Authentication,
+                        "the access token cannot be sent in an HTTP header",
+                    )
+                })?;
+            authorization_value.set_sensitive(true);
+
+            let mut builder = client
+                .request(method.clone(), url.clone())
+                .timeout(context.client_timeout())
+                .header(reqwest::header::AUTHORIZATION, authorization_value)
+                .body(request.body.clone());
+            for (name, value) in &sent_headers {
+                // The body's length is computed here; the credential and routing are ours alone.
+                if name.eq_ignore_ascii_case("content-length") {
+                    continue;
+                }
+                if is_reserved_header(name) {
+                    return Err(GraphError::invalid_argument(format!(
+                        "the request carries a '{name}' header, which only the module may set"
+                    )));
+                }
+                builder = builder.header(name.as_str(), value.as_str());
             }
-            if is_reserved_header(name) {
-                return Err(GraphError::invalid_argument(format!(
-                    "the request carries a '{name}' header, which only the module may set"
-                )));
+            let started = Instant::now();
+            let response = builder
+                .send()
+                .await
+                .map_err(|error| transport_error(&error, &client_request_id))?;
+            // One silent retry when Graph rejects the token (expired or revoked early), with a
+            // renewed one; a user-provided token cannot be renewed, so its 401 is the answer.
+            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !renewed {
+                renewed = true;
+                if let Some(fresh) = self
+                    .provider
+                    .renew_after_rejection(&token_client, &authorization)
+                    .await?
+                {
+                    authorization = fresh;
+                    continue;
+                }
             }
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let started = Instant::now();
-        let response = builder
-            .send()
-            .await
-            .map_err(|error| transport_error(&error, &client_request_id))?;
+            break (response, started);
+        };
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()

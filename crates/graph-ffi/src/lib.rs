@@ -22,4 +22,5 @@ pub mod request_context_exports;
 mod request_options;
 pub mod revoke_exports;
 pub mod session_exports;
+pub mod signin_exports;
 pub mod status;

@@ -1,7 +1,11 @@
 using System;
 using System.Collections;
+using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using System.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Graph.Beta.PowerShell.Native;
 using Microsoft.Graph.Beta.PowerShell.Runtime;
 
@@ -17,10 +21,63 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         #region Parameters
 
         private const string AccessTokenParameterSet = "AccessTokenParameterSet";
+        private const string AppSecretCredentialParameterSet = "AppSecretCredentialParameterSet";
+        private const string AppCertificateParameterSet = "AppCertificateParameterSet";
+        private const string EnvironmentVariableParameterSet = "EnvironmentVariableParameterSet";
+        private const string IdentityParameterSet = "IdentityParameterSet";
 
         /// <summary>An access token for Microsoft Graph obtained elsewhere, without the "Bearer " prefix.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AccessTokenParameterSet)]
         public SecureString AccessToken { get; set; } = new();
+
+        /// <summary>The application (client) id of the app registration to sign in as; with -Identity, the client id of a user-assigned managed identity.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = AppCertificateParameterSet)]
+        [Parameter(ParameterSetName = IdentityParameterSet)]
+        [Alias("AppId", "ApplicationId")]
+        [ValidateNotNullOrEmpty]
+        public string? ClientId { get; set; }
+
+        /// <summary>The tenant to sign in to: its id (a GUID) or a verified domain such as contoso.onmicrosoft.com.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = AppCertificateParameterSet)]
+        [Parameter(Mandatory = true, ParameterSetName = AppSecretCredentialParameterSet)]
+        [Alias("Audience", "Tenant")]
+        [ValidateNotNullOrEmpty]
+        public string? TenantId { get; set; }
+
+        /// <summary>The app's client secret: the user name is the application (client) id, the password the secret's value.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = AppSecretCredentialParameterSet)]
+        [Alias("SecretCredential")]
+        [ValidateNotNull]
+        public PSCredential? ClientSecretCredential { get; set; }
+
+        /// <summary>The subject name of a certificate in the CurrentUser or LocalMachine My store (unexpired, newest first).</summary>
+        [Parameter(ParameterSetName = AppCertificateParameterSet)]
+        [Alias("CertificateSubject", "CertificateName")]
+        [ValidateNotNullOrEmpty]
+        public string? CertificateSubjectName { get; set; }
+
+        /// <summary>The thumbprint of a certificate in the CurrentUser or LocalMachine My store.</summary>
+        [Parameter(ParameterSetName = AppCertificateParameterSet)]
+        [ValidateNotNullOrEmpty]
+        public string? CertificateThumbprint { get; set; }
+
+        /// <summary>The certificate, with its private key, registered on the app.</summary>
+        [Parameter(ParameterSetName = AppCertificateParameterSet)]
+        [ValidateNotNull]
+        public X509Certificate2? Certificate { get; set; }
+
+        /// <summary>Sends the certificate chain (x5c) with the assertion, for apps that trust certificates by subject name and issuer.</summary>
+        [Parameter(ParameterSetName = AppCertificateParameterSet)]
+        public SwitchParameter SendCertificateChain { get; set; }
+
+        /// <summary>Signs in with AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (and AZURE_CLIENT_CERTIFICATE_PASSWORD).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = EnvironmentVariableParameterSet)]
+        public SwitchParameter EnvironmentVariable { get; set; }
+
+        /// <summary>Signs in with the managed identity of the Azure resource this runs on (App Service, Functions, VM...).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = IdentityParameterSet)]
+        [Alias("ManagedIdentity", "ManagedServiceIdentity", "MSI")]
+        public SwitchParameter Identity { get; set; }
 
         /// <summary>The cloud to use: Global (default), China, USGov, USGovDoD, or one added with Add-MgEnvironment.</summary>
         [Parameter]
@@ -39,31 +96,18 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 
         #endregion
 
+        #region Members
+
+        private readonly CancelHandle _cancel = new();
+
+        #endregion
+
         #region Method Overrides
 
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
-            SessionConfig config = new()
-            {
-                Environment = Environment,
-                HostDescription = HostDescription(),
-            };
-
-            SessionHandle session;
-            ContextInfo context;
-            try
-            {
-                (session, context) = GraphCore.OpenWithAccessToken(config, AccessToken);
-            }
-            catch (NativeErrorException failure)
-            {
-                string errorId = failure.Error.Kind == "Authentication" ? "InvalidAccessToken" : "ConnectFailed";
-                ThrowTerminatingError(GraphErrorRecords.ForOperation(failure.Error, errorId, null));
-                return;
-            }
-
-            GraphSessionState.Replace(session, context);
+            // The timeout applies to the sign-in itself too.
             if (MyInvocation.BoundParameters.ContainsKey(nameof(ClientTimeout)))
             {
                 RequestContextInfo requestContext = GraphCore.GetRequestContext();
@@ -71,6 +115,24 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 GraphCore.SetRequestContext(requestContext);
             }
 
+            SessionHandle session;
+            ContextInfo context;
+            try
+            {
+                (session, context) = SignIn();
+            }
+            catch (CertificateException failure)
+            {
+                ThrowTerminatingError(failure.Record);
+                return;
+            }
+            catch (NativeErrorException failure)
+            {
+                ThrowTerminatingError(GraphErrorRecords.ForOperation(failure.Error, ErrorId(failure.Error), null));
+                return;
+            }
+
+            GraphSessionState.Replace(session, context);
             WriteVerbose($"Connected to environment '{context.Environment}' with a {context.AuthType} context.");
             if (!NoWelcome)
             {
@@ -81,9 +143,183 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             }
         }
 
+        /// <inheritdoc/>
+        protected override void StopProcessing()
+        {
+            _cancel.Signal();
+        }
+
         #endregion
 
         #region Private Methods
+
+        private (SessionHandle Session, ContextInfo Context) SignIn()
+        {
+            if (ParameterSetName == AccessTokenParameterSet)
+            {
+                SessionConfig session = new() { Environment = Environment, HostDescription = HostDescription() };
+                return GraphCore.OpenWithAccessToken(session, AccessToken);
+            }
+
+            AppSignInConfig config = new() { Environment = Environment, HostDescription = HostDescription() };
+            switch (ParameterSetName)
+            {
+                case AppSecretCredentialParameterSet:
+                    config.ClientId = ClientSecretCredential!.UserName;
+                    config.TenantId = TenantId;
+                    return GraphCore.OpenWithClientSecret(config, ClientSecretCredential.Password, _cancel);
+                case AppCertificateParameterSet:
+                    config.ClientId = ClientId;
+                    config.TenantId = TenantId;
+                    return WithCertificate(config, ChosenCertificate(), SendCertificateChain);
+                case IdentityParameterSet:
+                    config.ClientId = ClientId;
+                    config.IdentityEndpoint = Variable("IDENTITY_ENDPOINT");
+                    config.ImdsHost = Variable("AZURE_POD_IDENTITY_AUTHORITY_HOST");
+                    using (SecureString? header = Secure(Variable("IDENTITY_HEADER")))
+                    {
+                        return GraphCore.OpenWithManagedIdentity(config, header, _cancel);
+                    }
+                default:
+                    return FromEnvironmentVariables(config);
+            }
+        }
+
+        private X509Certificate2 ChosenCertificate()
+        {
+            int given = (Certificate is null ? 0 : 1) + (CertificateThumbprint is null ? 0 : 1) + (CertificateSubjectName is null ? 0 : 1);
+            if (given != 1)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException("Pass exactly one of -Certificate, -CertificateThumbprint or -CertificateSubjectName with -ClientId and -TenantId."),
+                    "CertificateParameterMissing",
+                    ErrorCategory.InvalidArgument,
+                    null));
+            }
+
+            return Certificate ?? SignInCertificates.Find(CertificateThumbprint, CertificateSubjectName);
+        }
+
+        private (SessionHandle Session, ContextInfo Context) WithCertificate(AppSignInConfig config, X509Certificate2 certificate, bool sendChain)
+        {
+            SignInCertificates.Check(certificate);
+            config.Certificate = Convert.ToBase64String(certificate.RawData);
+            config.SendCertificateChain = sendChain;
+            if (sendChain)
+            {
+                config.CertificateChain = SignInCertificates.Chain(certificate);
+            }
+
+            (byte[] key, int length) = SignInCertificates.ExportPrivateKey(certificate);
+            try
+            {
+                return GraphCore.OpenWithCertificate(config, key, length, _cancel);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(key);
+            }
+        }
+
+        /// <summary>The environment variables Azure.Identity's EnvironmentCredential reads.</summary>
+        private (SessionHandle Session, ContextInfo Context) FromEnvironmentVariables(AppSignInConfig config)
+        {
+            string? clientId = Variable("AZURE_CLIENT_ID");
+            string? tenantId = Variable("AZURE_TENANT_ID");
+            string? secret = Variable("AZURE_CLIENT_SECRET");
+            string? certificatePath = Variable("AZURE_CLIENT_CERTIFICATE_PATH");
+            string missing = string.Join(", ", new[]
+            {
+                clientId is null ? "AZURE_CLIENT_ID" : null,
+                tenantId is null ? "AZURE_TENANT_ID" : null,
+                secret is null && certificatePath is null ? "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH" : null,
+            }.Where(name => name is not null));
+            if (missing.Length > 0)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException($"Connect-MgGraph -EnvironmentVariable needs these environment variables, which are not set: {missing}."),
+                    "EnvironmentVariableMissing",
+                    ErrorCategory.InvalidArgument,
+                    null));
+            }
+
+            config.ClientId = clientId;
+            config.TenantId = tenantId;
+            if (secret is not null)
+            {
+                using SecureString secure = Secure(secret)!;
+                return GraphCore.OpenWithClientSecret(config, secure, _cancel);
+            }
+
+            using X509Certificate2 certificate = LoadCertificateFile(certificatePath!, Variable("AZURE_CLIENT_CERTIFICATE_PASSWORD"));
+            bool sendChain = string.Equals(Variable("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"), "true", StringComparison.OrdinalIgnoreCase)
+                || Variable("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN") == "1";
+            return WithCertificate(config, certificate, sendChain);
+        }
+
+        private X509Certificate2 LoadCertificateFile(string path, string? password)
+        {
+            string fullPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+            try
+            {
+                string start = File.ReadAllText(fullPath);
+                if (start.Contains("-----BEGIN", StringComparison.Ordinal))
+                {
+                    return password is null
+                        ? X509Certificate2.CreateFromPemFile(fullPath)
+                        : X509Certificate2.CreateFromEncryptedPemFile(fullPath, password);
+                }
+
+                return new X509Certificate2(fullPath, password, X509KeyStorageFlags.EphemeralKeySet | X509KeyStorageFlags.Exportable);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException($"The certificate file '{fullPath}' named by AZURE_CLIENT_CERTIFICATE_PATH cannot be read: {exception.Message}", exception),
+                    "CertificateFileUnreadable",
+                    ErrorCategory.ReadError,
+                    fullPath));
+                throw;
+            }
+        }
+
+        /// <summary>An environment variable's secret as a SecureString, so it reaches Rust like any other secret.</summary>
+        private static SecureString? Secure(string? value)
+        {
+            if (value is null)
+            {
+                return null;
+            }
+
+            SecureString secure = new();
+            foreach (char c in value)
+            {
+                secure.AppendChar(c);
+            }
+
+            return secure;
+        }
+
+        /// <summary>Reads PowerShell's view of the environment ($env:), which the native library cannot see on every platform.</summary>
+        private static string? Variable(string name)
+        {
+            string? value = System.Environment.GetEnvironmentVariable(name);
+            return string.IsNullOrWhiteSpace(value) ? null : value;
+        }
+
+        private string ErrorId(NativeError error)
+        {
+            return error.Kind switch
+            {
+                "Authentication" when ParameterSetName == AccessTokenParameterSet => "InvalidAccessToken",
+                "Authentication" => "AuthenticationFailed",
+                "Network" or "Timeout" when ParameterSetName == IdentityParameterSet => "ManagedIdentityUnavailable",
+                "Network" or "Timeout" => "AuthorityUnreachable",
+                "Cancelled" => "OperationCancelled",
+                "InvalidArgument" => "InvalidArgument",
+                _ => "ConnectFailed",
+            };
+        }
 
         private string HostDescription()
         {

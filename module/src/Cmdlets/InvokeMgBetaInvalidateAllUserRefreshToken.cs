@@ -229,11 +229,13 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         }
 
         /// <summary>
-        /// Pipeline steps must see each real request, -ResponseHeadersVariable each real response,
-        /// and -Debug each exchange: those run one request at a time. Everything else goes to the
-        /// bulk engine.
+        /// Piped users go to the bulk engine. A single call without pipeline input goes straight
+        /// to Graph (no hand-off between threads), and so do calls whose pipeline steps must see
+        /// each real request, whose -ResponseHeadersVariable needs each real response, or whose
+        /// -Debug shows each exchange.
         /// </summary>
-        private bool UsesBulkEngine => _pipeline.IsEmpty && string.IsNullOrEmpty(ResponseHeadersVariable) && !_trace;
+        private bool UsesBulkEngine =>
+            MyInvocation.ExpectingInput && _pipeline.IsEmpty && string.IsNullOrEmpty(ResponseHeadersVariable) && !_trace;
 
         private (RevocationOutcome? Outcome, NativeError? Error) Execute(SessionHandle session, string userId, CallOptions options)
         {

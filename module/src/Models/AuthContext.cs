@@ -15,6 +15,9 @@ namespace Microsoft.Graph.PowerShell.Authentication
             TokenCredentialType = context.TokenCredentialType;
             Account = context.Account;
             Environment = context.Environment;
+            ContextScope = context.ContextScope;
+            CertificateThumbprint = context.CertificateThumbprint;
+            ManagedIdentityId = context.ManagedIdentityId;
             ExpiresOn = context.ExpiresOn is long seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
         }
 
@@ -36,8 +39,14 @@ namespace Microsoft.Graph.PowerShell.Authentication
         /// <summary>The signed-in user, for delegated sign-in.</summary>
         public string? Account { get; }
 
-        /// <summary>Where the context lives: this process only, for now.</summary>
-        public string ContextScope => "Process";
+        /// <summary>Where the context lives: Process (this process only).</summary>
+        public string ContextScope { get; }
+
+        /// <summary>The thumbprint of the certificate used to sign in, for certificate sign-in.</summary>
+        public string? CertificateThumbprint { get; }
+
+        /// <summary>The client id of the user-assigned managed identity, for -Identity -ClientId.</summary>
+        public string? ManagedIdentityId { get; }
 
         /// <summary>The cloud the context belongs to.</summary>
         public string Environment { get; }

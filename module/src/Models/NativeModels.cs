@@ -10,6 +10,35 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string? HostDescription { get; set; }
     }
 
+    /// <summary>Settings sent to Rust for app-only sign-in (serialized camelCase); secrets travel separately.</summary>
+    internal sealed class AppSignInConfig
+    {
+        public string Environment { get; set; } = "Global";
+
+        public string? HostDescription { get; set; }
+
+        /// <summary>Application (client) id, for app-only sign-in.</summary>
+        public string? ClientId { get; set; }
+
+        /// <summary>Tenant id or domain, for app-only sign-in.</summary>
+        public string? TenantId { get; set; }
+
+        /// <summary>Certificate sign-in: the certificate's DER, base64.</summary>
+        public string? Certificate { get; set; }
+
+        /// <summary>Certificate sign-in: the issuers' DER, base64, leaf excluded.</summary>
+        public List<string> CertificateChain { get; set; } = new();
+
+        /// <summary>Certificate sign-in: send the chain in the assertion (x5c).</summary>
+        public bool SendCertificateChain { get; set; }
+
+        /// <summary>Managed identity: IDENTITY_ENDPOINT (App Service and friends).</summary>
+        public string? IdentityEndpoint { get; set; }
+
+        /// <summary>Managed identity: AZURE_POD_IDENTITY_AUTHORITY_HOST, the base URL of IMDS.</summary>
+        public string? ImdsHost { get; set; }
+    }
+
     /// <summary>Retry and timeout settings of the process (serialized camelCase).</summary>
     internal sealed class RequestContextInfo
     {
@@ -30,6 +59,12 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string AuthType { get; set; } = string.Empty;
 
         public string TokenCredentialType { get; set; } = string.Empty;
+
+        public string ContextScope { get; set; } = "Process";
+
+        public string? CertificateThumbprint { get; set; }
+
+        public string? ManagedIdentityId { get; set; }
 
         public string? TenantId { get; set; }
 

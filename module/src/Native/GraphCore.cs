@@ -13,7 +13,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     internal static unsafe class GraphCore
     {
         /// <summary>Must equal <c>GRAPH_ABI_VERSION</c> in crates/graph-ffi/src/status.rs.</summary>
-        internal const uint ExpectedAbiVersion = 4;
+        internal const uint ExpectedAbiVersion = 5;
 
         // Strict: a string with a lone surrogate must not silently become a different id.
         private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -32,6 +32,66 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 GraphBuffer buffer = default;
                 GraphStatus status = NativeMethods.graph_session_open_with_access_token(
                     configPointer, (nuint)configJson.Length, tokenPointer, (nuint)tokenBytes.Bytes.Length, &session, &buffer);
+                ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
+                return (new SessionHandle(session), context);
+            }
+        }
+
+        /// <summary>Signs in app-only with a client secret; blocks until Entra answers or <paramref name="cancel"/> fires.</summary>
+        internal static (SessionHandle Session, ContextInfo Context) OpenWithClientSecret(AppSignInConfig config, SecureString secret, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
+            using SecretBytes secretBytes = new(secret);
+            using HandleLease cancelLease = new(cancel);
+            fixed (byte* secretPointer = secretBytes.Bytes)
+            fixed (byte* configPointer = configJson)
+            {
+                GraphSession* session = null;
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_session_open_with_client_secret(
+                    configPointer, (nuint)configJson.Length, secretPointer, (nuint)secretBytes.Bytes.Length, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
+                ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
+                return (new SessionHandle(session), context);
+            }
+        }
+
+        /// <summary>
+        /// Signs in app-only with a certificate. <paramref name="privateKey"/> holds the PKCS#8 key in
+        /// its first <paramref name="privateKeyLength"/> bytes; the caller pins and wipes it.
+        /// </summary>
+        internal static (SessionHandle Session, ContextInfo Context) OpenWithCertificate(
+            AppSignInConfig config, byte[] privateKey, int privateKeyLength, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
+            using HandleLease cancelLease = new(cancel);
+            fixed (byte* keyPointer = privateKey)
+            fixed (byte* configPointer = configJson)
+            {
+                GraphSession* session = null;
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_session_open_with_certificate(
+                    configPointer, (nuint)configJson.Length, keyPointer, (nuint)privateKeyLength, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
+                ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
+                return (new SessionHandle(session), context);
+            }
+        }
+
+        /// <summary>Signs in with the Azure resource's managed identity; blocks until its endpoint answers or <paramref name="cancel"/> fires.</summary>
+        internal static (SessionHandle Session, ContextInfo Context) OpenWithManagedIdentity(AppSignInConfig config, SecureString? identityHeader, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
+            using SecretBytes header = new(identityHeader);
+            using HandleLease cancelLease = new(cancel);
+            fixed (byte* headerPointer = header.Bytes)
+            fixed (byte* configPointer = configJson)
+            {
+                GraphSession* session = null;
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_session_open_with_managed_identity(
+                    configPointer, (nuint)configJson.Length, headerPointer, (nuint)header.Bytes.Length, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
                 ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
                 return (new SessionHandle(session), context);
             }

@@ -120,6 +120,40 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         internal static extern void graph_session_free(GraphSession* session);
 
         /// <summary>
+        ///  Opens a session with a client secret. `config` is a JSON `AppSignInConfig` with `clientId`
+        ///  and `tenantId`; `secret` the secret's UTF-8 bytes. On success `*session_out` receives the
+        ///  handle and `out` the context as JSON.
+        ///
+        ///  # Safety
+        ///  Every pointer/length pair null with length 0 or that many readable bytes; `cancel` null or
+        ///  a live handle; `session_out` null or valid for one write; `out` likewise.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_session_open_with_client_secret", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_session_open_with_client_secret(byte* config, nuint config_len, byte* secret, nuint secret_len, GraphCancel* cancel, GraphSession** session_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Opens a session with a certificate. `config` is a JSON `AppSignInConfig` with `clientId`,
+        ///  `tenantId`, `certificate` (base64 DER) and optionally `certificateChain` and
+        ///  `sendCertificateChain`; `private_key` the certificate's RSA private key as PKCS#8 DER.
+        ///
+        ///  # Safety
+        ///  As for [`graph_session_open_with_client_secret`].
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_session_open_with_certificate", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_session_open_with_certificate(byte* config, nuint config_len, byte* private_key, nuint private_key_len, GraphCancel* cancel, GraphSession** session_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Opens a session with the Azure resource's managed identity. `config` is a JSON
+        ///  `AppSignInConfig`: optional `clientId` (a user-assigned identity), `identityEndpoint` and
+        ///  `imdsHost`; `identity_header` the `IDENTITY_HEADER` secret (empty for IMDS). No proxy is used.
+        ///
+        ///  # Safety
+        ///  As for [`graph_session_open_with_client_secret`].
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_session_open_with_managed_identity", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_session_open_with_managed_identity(byte* config, nuint config_len, byte* identity_header, nuint identity_header_len, GraphCancel* cancel, GraphSession** session_out, GraphBuffer* @out);
+
+        /// <summary>
         ///  Invalidates all refresh tokens of one user and writes the `RevocationOutcome` as JSON.
         ///  `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}` (or
         ///  empty); `proxy_password` the proxy password's UTF-8 bytes (or empty). Blocks until Graph

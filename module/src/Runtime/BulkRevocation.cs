@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using Microsoft.Graph.Beta.PowerShell.Native;
 
 namespace Microsoft.Graph.Beta.PowerShell.Runtime
@@ -23,6 +24,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         private const int ProgressActivityId = 0x6D67;
 
         private readonly PSCmdlet _cmdlet;
+        private readonly PSVariableIntrinsics _variables;
+        private readonly PSHost? _host;
         private readonly BulkHandle _handle;
         private readonly Dictionary<long, BulkCompletion> _early = new();
         private readonly Dictionary<long, string> _userIds = new();
@@ -37,6 +40,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         internal BulkRevocation(PSCmdlet cmdlet, SessionHandle session, CallOptions options)
         {
             _cmdlet = cmdlet;
+            // Taken now: once the pipeline is stopped, the cmdlet's own accessors may be gone.
+            _variables = cmdlet.SessionState.PSVariable;
+            _host = cmdlet.Host;
             _handle = GraphCore.StartBulk(session, options);
         }
 
@@ -94,10 +100,29 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
 
             if (poll.Cancelled)
             {
-                // Stopped: the pipeline refuses writes now; Dispose reports the count.
+                // Stopped: the pipeline refuses writes now, so the count goes to the host and
+                // to a variable, here on the pipeline thread before the stop completes.
+                ReportStop();
                 return poll;
             }
 
+            try
+            {
+                WritePrefix();
+            }
+            catch (PipelineStoppedException)
+            {
+                // Ctrl+C landed between the poll and a write.
+                ReportStop();
+                throw;
+            }
+
+            ShowProgress(poll.Progress);
+            return poll;
+        }
+
+        private void WritePrefix()
+        {
             while (_early.Remove(_nextToWrite, out BulkCompletion? completion))
             {
                 string userId = _userIds[_nextToWrite];
@@ -113,9 +138,6 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                     _cmdlet.WriteError(GraphErrorRecords.ForUser(error, userId));
                 }
             }
-
-            ShowProgress(poll.Progress);
-            return poll;
         }
 
         private void ShowProgress(BulkProgress progress)
@@ -139,7 +161,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         /// <summary>
         /// After Ctrl+C the pipeline refuses writes, so the count goes straight to the host:
         /// responders must know how many users were signed out and how many were not. Called
-        /// from the cmdlet's Dispose, once the stop has happened.
+        /// once the stop has happened: from the poll that sees it, or from the cmdlet's Dispose
+        /// when the stop came while the pipeline thread was elsewhere.
         /// </summary>
         internal void ReportStop()
         {
@@ -167,7 +190,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
 
             long notDone = notProcessed.Count;
             // Scripts can pick up where the run stopped: $MgBetaRevocationStopped.NotProcessed.
-            _cmdlet.SessionState.PSVariable.Set("global:" + StopSummaryVariable, new PSObject(new
+            _variables.Set("global:" + StopSummaryVariable, new PSObject(new
             {
                 Submitted = _nextSeq,
                 Processed = done,
@@ -180,7 +203,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 $"Stopped: {done} of {_nextSeq} users were processed ({poll.Progress.Succeeded} revoked, {poll.Progress.Failed} failed, {_written} written to the pipeline); {notDone} were not processed: they are in ${StopSummaryVariable}.NotProcessed.";
             try
             {
-                _cmdlet.Host?.UI?.WriteWarningLine(message);
+                _host?.UI?.WriteWarningLine(message);
             }
             catch (Exception)
             {

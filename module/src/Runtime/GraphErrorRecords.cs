@@ -35,7 +35,14 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         /// <summary>Builds the ErrorRecord for a failure that concerns no particular user.</summary>
         internal static ErrorRecord ForOperation(NativeError error, string errorId, object? target)
         {
-            GraphRequestException exception = new(error.Message, error.Kind);
+            GraphRequestException exception = new(error.Message, error.Kind)
+            {
+                StatusCode = error.Status,
+                Code = error.Code,
+                RequestId = error.RequestId,
+                ClientRequestId = error.ClientRequestId,
+                Date = error.Date,
+            };
             return new ErrorRecord(exception, errorId, Category(error), target);
         }
 

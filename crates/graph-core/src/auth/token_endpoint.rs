@@ -1,0 +1,232 @@
+//! Requests to Entra ID's token endpoint, `{authority}/{tenant}/oauth2/v2.0/token`: the client
+//! credentials grant with a secret or a signed assertion. The form is built in zeroizing
+//! memory (reqwest keeps its own copy of the body while sending, which this cannot wipe).
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::credential::{AppIdentity, Credential};
+use super::entra_errors;
+use crate::environment::Environment;
+use crate::error::{ErrorKind, GraphError, ServiceDetail};
+use crate::request_context::RequestContext;
+use crate::session::unix_now;
+use crate::token::AccessToken;
+
+/// Refresh this long before expiry at most (Entra's tokens live about an hour).
+const REFRESH_MARGIN_SECONDS: i64 = 300;
+
+/// A token Entra issued, with when to replace it.
+pub struct IssuedToken {
+    pub token: AccessToken,
+    /// Seconds since the epoch when the token stops working.
+    pub expires_at: i64,
+    /// Seconds since the epoch after which a new token is fetched before use.
+    pub refresh_at: i64,
+}
+
+impl IssuedToken {
+    pub(crate) fn new(token: AccessToken, now: i64, lifetime: i64) -> IssuedToken {
+        let lifetime = lifetime.max(0);
+        // Five minutes before expiry, or half-way for short-lived tokens, so a token is
+        // never refreshed on every call just because it lives less than five minutes.
+        let margin = REFRESH_MARGIN_SECONDS.min(lifetime / 2);
+        IssuedToken {
+            token,
+            expires_at: now + lifetime,
+            refresh_at: now + lifetime - margin,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+/// The token URL of an environment and tenant.
+pub fn token_url(environment: &Environment, tenant: &str) -> String {
+    format!(
+        "{}/{tenant}/oauth2/v2.0/token",
+        environment.azure_ad_endpoint
+    )
+}
+
+/// Microsoft Graph's application id: the same in every cloud.
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// The app-only scope: `{graph}/.default`. A loopback stand-in for Graph (plain http, tests and
+/// local tools) is no resource Entra knows by URL, so it is named by Graph's application id.
+pub fn app_only_scope(environment: &Environment) -> String {
+    format!("{}/.default", graph_resource(environment))
+}
+
+/// Graph as a resource Entra knows: its endpoint, or Graph's application id for a loopback
+/// stand-in.
+pub fn graph_resource(environment: &Environment) -> String {
+    if environment.graph_endpoint.starts_with("https://") {
+        environment.graph_endpoint.clone()
+    } else {
+        GRAPH_APP_ID.to_owned()
+    }
+}
+
+/// Client credentials grant for an app-only credential; scope `{graph}/.default`.
+pub async fn client_credentials(
+    http: &reqwest::Client,
+    environment: &Environment,
+    credential: &Credential,
+) -> Result<IssuedToken, GraphError> {
+    let (app, what): (&AppIdentity, &str) = match credential {
+        Credential::ClientSecret { app, .. } => (app, "the client secret"),
+        Credential::Certificate { app, .. } => (app, "the certificate"),
+        Credential::ManagedIdentity { .. } | Credential::AccessToken => {
+            return Err(GraphError::new(
+                ErrorKind::Authentication,
+                "the access token given to Connect-MgGraph cannot be renewed: get a new token and run Connect-MgGraph again",
+            ));
+        }
+    };
+    let url = token_url(environment, &app.tenant_id);
+    let scope = app_only_scope(environment);
+    let mut form = Zeroizing::new(String::new());
+    append(&mut form, "client_id", &app.client_id);
+    append(&mut form, "scope", &scope);
+    append(&mut form, "grant_type", "client_credentials");
+    match credential {
+        Credential::ClientSecret { secret, .. } => append(&mut form, "client_secret", secret),
+        Credential::Certificate { signer, .. } => {
+            let assertion = Zeroizing::new(signer.assertion(&app.client_id, &url, unix_now())?);
+            append(
+                &mut form,
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            );
+            append(&mut form, "client_assertion", &assertion);
+        }
+        Credential::ManagedIdentity { .. } | Credential::AccessToken => {}
+    }
+    let body = form.as_bytes().to_vec();
+    post_form(http, &url, body, what).await
+}
+
+/// Appends `name=value` form-encoded, without intermediate copies of the value.
+fn append(form: &mut Zeroizing<String>, name: &str, value: &str) {
+    if !form.is_empty() {
+        form.push('&');
+    }
+    form.push_str(name);
+    form.push('=');
+    for piece in url::form_urlencoded::byte_serialize(value.as_bytes()) {
+        form.push_str(piece);
+    }
+}
+
+/// Posts a token request and reads the answer.
+async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+    what: &str,
+) -> Result<IssuedToken, GraphError> {
+    let client_request_id = uuid::Uuid::new_v4().to_string();
+    let context = RequestContext::current();
+    let response = http
+        .post(url)
+        .timeout(context.client_timeout())
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(reqwest::header::ACCEPT, "application/json")
+        .header("client-request-id", client_request_id.as_str())
+        .body(body)
+        .send()
+        .await
+        .map_err(|error| unreachable_authority(&error, url, &client_request_id))?;
+    let status = response.status().as_u16();
+    let body = Zeroizing::new(
+        response
+            .bytes()
+            .await
+            .map_err(|error| unreachable_authority(&error, url, &client_request_id))?
+            .to_vec(),
+    );
+    if !(200..300).contains(&status) {
+        return Err(entra_errors::from_token_response(
+            status,
+            &body,
+            &client_request_id,
+            what,
+        ));
+    }
+    let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
+        GraphError::new(
+            ErrorKind::Authentication,
+            format!(
+                "Entra ID answered the token request at {url} with HTTP {status} but no access token: check -Environment (its AzureADEndpoint must be an Entra ID authority)"
+            ),
+        )
+    })?;
+    let secret = Zeroizing::new(answer.access_token);
+    let now = unix_now();
+    let token = AccessToken::parse(secret.as_bytes(), now)?;
+    let lifetime = answer
+        .expires_in
+        .as_ref()
+        .and_then(|value| match value {
+            serde_json::Value::Number(number) => number.as_i64(),
+            serde_json::Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        })
+        .or_else(|| token.claims().expires_on.map(|exp| exp - now))
+        .unwrap_or(3599);
+    Ok(IssuedToken::new(token, now, lifetime))
+}
+
+fn unreachable_authority(error: &reqwest::Error, url: &str, client_request_id: &str) -> GraphError {
+    let (kind, mut message) = if error.is_timeout() {
+        (
+            ErrorKind::Timeout,
+            format!("Entra ID did not answer at {url} within the client timeout"),
+        )
+    } else {
+        (
+            ErrorKind::Network,
+            format!(
+                "could not reach the Entra ID authority at {url}: check -Environment and the network or proxy"
+            ),
+        )
+    };
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    GraphError {
+        kind,
+        message,
+        service: Some(Box::new(ServiceDetail {
+            client_request_id: Some(client_request_id.to_owned()),
+            ..ServiceDetail::default()
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_happens_five_minutes_early_or_half_way_for_short_tokens() {
+        let token = AccessToken::parse(b"a.e30.c", 0).expect("valid");
+        let issued = IssuedToken::new(token, 1000, 3599);
+        assert_eq!(issued.refresh_at, 1000 + 3599 - 300);
+        let token = AccessToken::parse(b"a.e30.c", 0).expect("valid");
+        let issued = IssuedToken::new(token, 1000, 4);
+        assert_eq!((issued.refresh_at, issued.expires_at), (1002, 1004));
+    }
+}

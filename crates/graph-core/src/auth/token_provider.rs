@@ -1,0 +1,135 @@
+//! The session's access token: reused until shortly before it expires, then renewed from the
+//! credential; renewed once more when Graph rejects it (401). The token sits behind one async
+//! mutex, so concurrent callers that find it stale wait for a single renewal and share it.
+
+use parking_lot::Mutex as SyncMutex;
+use tokio::sync::Mutex;
+use zeroize::Zeroizing;
+
+use super::credential::Credential;
+use super::managed_identity;
+use super::token_endpoint::{self, IssuedToken};
+use crate::environment::Environment;
+use crate::error::GraphError;
+use crate::session::unix_now;
+use crate::token::{AccessToken, TokenClaims};
+
+/// A new token from the credential: Entra's token endpoint (through `http`, the session's
+/// client) or the managed identity endpoint (always direct, never through a proxy).
+async fn acquire(
+    http: &reqwest::Client,
+    environment: &Environment,
+    credential: &Credential,
+) -> Result<IssuedToken, GraphError> {
+    match credential {
+        Credential::ManagedIdentity {
+            client_id,
+            endpoint,
+        } => {
+            let direct = managed_identity::direct_client()?;
+            managed_identity::acquire(&direct, endpoint, client_id.as_deref(), environment).await
+        }
+        _ => token_endpoint::client_credentials(http, environment, credential).await,
+    }
+}
+
+/// Hands out access tokens for one session.
+pub struct TokenProvider {
+    credential: Credential,
+    environment: Environment,
+    current: Mutex<IssuedToken>,
+    /// The claims of the current token, readable without waiting for a renewal.
+    claims: SyncMutex<TokenClaims>,
+}
+
+impl TokenProvider {
+    /// A provider for a token obtained elsewhere: used until it expires, never renewed.
+    pub fn with_access_token(token: AccessToken, environment: Environment) -> TokenProvider {
+        let claims = token.claims().clone();
+        let expires_at = claims.expires_on.unwrap_or(i64::MAX);
+        TokenProvider {
+            credential: Credential::AccessToken,
+            environment,
+            current: Mutex::new(IssuedToken {
+                token,
+                expires_at,
+                refresh_at: i64::MAX,
+            }),
+            claims: SyncMutex::new(claims),
+        }
+    }
+
+    /// Gets a first token for an app-only credential, so a wrong secret, tenant or
+    /// certificate fails here, before anything is kept.
+    pub async fn sign_in(
+        credential: Credential,
+        environment: Environment,
+        http: &reqwest::Client,
+    ) -> Result<TokenProvider, GraphError> {
+        let issued = acquire(http, &environment, &credential).await?;
+        let claims = issued.token.claims().clone();
+        Ok(TokenProvider {
+            credential,
+            environment,
+            current: Mutex::new(issued),
+            claims: SyncMutex::new(claims),
+        })
+    }
+
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// The claims of the current token.
+    pub fn claims(&self) -> TokenClaims {
+        self.claims.lock().clone()
+    }
+
+    /// The `Authorization` header value for the next request, renewing the token first when
+    /// it is due. A failed early renewal falls back to the current token while it is valid.
+    pub async fn authorization(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<Zeroizing<String>, GraphError> {
+        let mut current = self.current.lock().await;
+        let now = unix_now();
+        if now >= current.refresh_at && self.credential.can_refresh() {
+            match self.renew(http).await {
+                Ok(issued) => self.replace(&mut current, issued),
+                Err(error) if now >= current.expires_at => return Err(error),
+                Err(_) => {}
+            }
+        }
+        Ok(current.token.authorization_header())
+    }
+
+    /// After Graph answered 401 to `rejected`: a renewed header, or `None` when the credential
+    /// cannot be renewed (a user-provided token). When another caller already renewed the
+    /// token, its result is shared instead of asking Entra again.
+    pub async fn renew_after_rejection(
+        &self,
+        http: &reqwest::Client,
+        rejected: &str,
+    ) -> Result<Option<Zeroizing<String>>, GraphError> {
+        if !self.credential.can_refresh() {
+            return Ok(None);
+        }
+        let mut current = self.current.lock().await;
+        let header = current.token.authorization_header();
+        if header.as_str() != rejected {
+            return Ok(Some(header));
+        }
+        let issued = self.renew(http).await?;
+        self.replace(&mut current, issued);
+        Ok(Some(current.token.authorization_header()))
+    }
+
+    async fn renew(&self, http: &reqwest::Client) -> Result<IssuedToken, GraphError> {
+        acquire(http, &self.environment, &self.credential).await
+    }
+
+    fn replace(&self, current: &mut IssuedToken, issued: IssuedToken) {
+        *self.claims.lock() = issued.token.claims().clone();
+        *current = issued;
+    }
+}
