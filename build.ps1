@@ -51,6 +51,9 @@ function Build-Module {
     Invoke-Checked 'dotnet build (module)' {
         dotnet build (Join-Path $Root "module/$ModuleName.csproj") -c Release --nologo -v quiet
     }
+    Invoke-Checked 'dotnet build (native host bridge)' {
+        dotnet build (Join-Path $Root 'host/bridge/PwshHostBridge.csproj') -c Release --nologo -v quiet
+    }
 
     if (Test-Path $ModuleOut) { Remove-Item $ModuleOut -Recurse -Force }
     $nativeFolder = Join-Path $ModuleOut (Get-RuntimeIdentifier)
