@@ -16,7 +16,5 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>The proxy password, handed to Rust as wiped bytes, never as JSON.</summary>
         internal SecureString? ProxyPassword { get; }
-
-        internal static CallOptions Default { get; } = new(new RequestOptionsJson(), null);
     }
 }
