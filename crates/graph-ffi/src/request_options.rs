@@ -36,6 +36,11 @@ pub(crate) unsafe fn read_options(
     proxy_password: *const u8,
     proxy_password_len: usize,
 ) -> Result<RequestOptions, GraphError> {
+    // The shim passes nothing for a plain call (no -Headers, -Proxy or -Debug): the defaults,
+    // with nothing to parse on the per-call path.
+    if options_len == 0 && proxy_password_len == 0 {
+        return Ok(RequestOptions::default());
+    }
     // SAFETY: forwarded contract.
     let text = unsafe { input_str(options, options_len, "the request options") }?;
     let parsed: OptionsJson = if text.trim().is_empty() {

@@ -2,7 +2,9 @@
 //! `-HttpPipelinePrepend`/`-HttpPipelineAppend` steps on the real request and response.
 
 use graph_core::runtime::block_on_cancellable;
-use graph_core::{GraphError, PreparedRequest, RawResponse, UserId, interpret_revocation};
+use graph_core::{
+    GraphError, PreparedRequest, RawResponse, RequestOptions, Session, UserId, interpret_revocation,
+};
 
 use crate::boundary::guard;
 use crate::buffer::{GraphBuffer, input_str};
@@ -12,9 +14,10 @@ use crate::session_exports::{GraphSession, session_ref};
 use crate::status::GraphStatus;
 
 /// Invalidates all refresh tokens of one user and writes the `RevocationOutcome` as JSON.
-/// `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}` (or
-/// empty); `proxy_password` the proxy password's UTF-8 bytes (or empty). Blocks until Graph
-/// answers or `cancel` is signalled (`Cancelled`).
+/// `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}`, or
+/// empty (null, 0) for the defaults, which is what a plain call passes so nothing is parsed;
+/// `proxy_password` the proxy password's UTF-8 bytes (or empty). Blocks until Graph answers or
+/// `cancel` is signalled (`Cancelled`).
 ///
 /// # Safety
 /// `session` and `cancel` must be null or live handles; every pointer/length pair null with
@@ -34,9 +37,12 @@ pub unsafe extern "C" fn graph_invalidate_all_refresh_tokens(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            let session = session_ref(session)?;
-            let user = UserId::parse(input_str(user_id, user_id_len, "the user id")?)?;
-            let options = read_options(options, options_len, proxy_password, proxy_password_len)?;
+            let (session, user, options) = read_call(
+                session,
+                || read_user(user_id, user_id_len),
+                (options, options_len),
+                (proxy_password, proxy_password_len),
+            )?;
             let cancel = token_of(cancel);
             block_on_cancellable(
                 &cancel,
@@ -62,9 +68,12 @@ pub unsafe extern "C" fn graph_prepare_revocation(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            let session = session_ref(session)?;
-            let user = UserId::parse(input_str(user_id, user_id_len, "the user id")?)?;
-            let options = read_options(options, options_len, std::ptr::null(), 0)?;
+            let (session, user, options) = read_call(
+                session,
+                || read_user(user_id, user_id_len),
+                (options, options_len),
+                (std::ptr::null(), 0),
+            )?;
             Ok(session.prepare_revocation(&user, &options))
         })
     }
@@ -90,10 +99,17 @@ pub unsafe extern "C" fn graph_send(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            let session = session_ref(session)?;
-            let request: PreparedRequest =
-                parse_json(input_str(request, request_len, "the request")?, "request")?;
-            let options = read_options(options, options_len, proxy_password, proxy_password_len)?;
+            let (session, request, options) = read_call(
+                session,
+                || {
+                    parse_json::<PreparedRequest>(
+                        input_str(request, request_len, "the request")?,
+                        "request",
+                    )
+                },
+                (options, options_len),
+                (proxy_password, proxy_password_len),
+            )?;
             let cancel = token_of(cancel);
             block_on_cancellable(&cancel, session.send(&request, &options))
         })
@@ -125,6 +141,34 @@ pub unsafe extern "C" fn graph_interpret_revocation(
             interpret_revocation(&request, response)
         })
     }
+}
+
+/// The prologue the session-bound exports share, in the order their errors are reported: the
+/// session (`NotConnected`), what the call is about (a user, a request), then the options.
+///
+/// # Safety
+/// `session` null or a live handle; each pointer/length pair null with length 0 or that many
+/// readable bytes, alive for the returned borrow.
+unsafe fn read_call<'a, T>(
+    session: *const GraphSession,
+    subject: impl FnOnce() -> Result<T, GraphError>,
+    (options, options_len): (*const u8, usize),
+    (proxy_password, proxy_password_len): (*const u8, usize),
+) -> Result<(&'a Session, T, RequestOptions), GraphError> {
+    // SAFETY: forwarded contract.
+    let session: &Session = unsafe { session_ref(session) }?;
+    let subject = subject()?;
+    // SAFETY: forwarded contract.
+    let options =
+        unsafe { read_options(options, options_len, proxy_password, proxy_password_len) }?;
+    Ok((session, subject, options))
+}
+
+/// # Safety
+/// `user_id` null with length 0 or `user_id_len` readable bytes.
+unsafe fn read_user(user_id: *const u8, user_id_len: usize) -> Result<UserId, GraphError> {
+    // SAFETY: forwarded contract.
+    UserId::parse(unsafe { input_str(user_id, user_id_len, "the user id") }?)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, GraphError> {

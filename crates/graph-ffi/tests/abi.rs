@@ -427,3 +427,88 @@ fn the_three_step_path_sends_the_token_only_to_the_graph_endpoint() {
     );
     assert_eq!(connected.server.requests().len(), 1);
 }
+
+#[test]
+fn no_options_mean_the_defaults() {
+    let connected = connect();
+    // The shim's plain call: options (null, 0) and no proxy password.
+    let (status, outcome) = revoke(connected.session, b"adele@contoso.com", ptr::null());
+    assert_eq!(status, GraphStatus::Ok, "{outcome}");
+    assert!(
+        outcome.get("exchange").is_none(),
+        "no trace unless asked for: {outcome}"
+    );
+    let sent = &connected.server.requests()[0];
+    assert!(sent.header("client-request-id").is_some());
+    assert!(sent.header("x-ms-throttle-priority").is_none());
+}
+
+#[test]
+fn every_session_export_checks_session_then_subject_then_options() {
+    let connected = connect();
+    let bad_options = r#"{"bogus":true}"#;
+    let kind_and_message = |error: &Value| {
+        (
+            error["kind"].as_str().unwrap_or_default().to_owned(),
+            error["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+
+    let (status, error) = call_with_options(ptr::null(), &[0xff], bad_options, b"");
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(kind_and_message(&error).0, "NotConnected");
+
+    let (status, error) = call_with_options(connected.session, &[0xff], bad_options, b"");
+    assert_eq!(status, GraphStatus::Error);
+    let (kind, message) = kind_and_message(&error);
+    assert_eq!(kind, "InvalidArgument");
+    assert!(message.contains("user id"), "{message}");
+
+    let (status, error) =
+        call_with_options(connected.session, b"adele@contoso.com", bad_options, b"");
+    assert_eq!(status, GraphStatus::Error);
+    assert!(
+        kind_and_message(&error).1.contains("request options"),
+        "{error}"
+    );
+
+    let user = b"adele@contoso.com";
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: live pointers.
+    let status = unsafe {
+        graph_prepare_revocation(
+            connected.session,
+            user.as_ptr(),
+            user.len(),
+            bad_options.as_ptr(),
+            bad_options.len(),
+            &mut out,
+        )
+    };
+    assert_eq!(status, GraphStatus::Error);
+    assert!(take(out)["message"].to_string().contains("request options"));
+
+    let request = b"{not json";
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: live pointers.
+    let status = unsafe {
+        graph_send(
+            connected.session,
+            request.as_ptr(),
+            request.len(),
+            bad_options.as_ptr(),
+            bad_options.len(),
+            ptr::null(),
+            0,
+            ptr::null(),
+            &mut out,
+        )
+    };
+    assert_eq!(status, GraphStatus::Error);
+    let message = take(out)["message"].to_string();
+    assert!(message.contains("the request is not valid"), "{message}");
+    assert!(
+        connected.server.requests().is_empty(),
+        "nothing may be sent for bad input"
+    );
+}

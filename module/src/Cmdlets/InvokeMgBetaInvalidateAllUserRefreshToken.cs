@@ -1,5 +1,6 @@
 using System;
 using System.Collections;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Threading;
 using Microsoft.Graph.Beta.PowerShell.Models;
@@ -73,8 +74,11 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 
         private readonly CancelHandle _cancel = new();
         private readonly CancellationTokenSource _stopping = new();
-        private HttpPipelineRunner _pipeline = new(null, null);
+        private HttpPipelineRunner _pipeline = HttpPipelineRunner.None;
         private BulkRevocation? _bulk;
+
+        // Proxy and trace, encoded once per invocation; -Headers adds to it per record.
+        private CallOptions? _options;
         private bool _headersFromCommandLine;
         private bool _trace;
 
@@ -88,11 +92,18 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             // Parameters bound here came from the command line; -Headers bound later came from
             // the pipeline, where it is the very object that also became the identity.
             _headersFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Headers));
-            _pipeline = new HttpPipelineRunner(HttpPipelinePrepend, HttpPipelineAppend);
+            _pipeline = HttpPipelineRunner.Create(HttpPipelinePrepend, HttpPipelineAppend);
             // A script may hold the preference as a string ($DebugPreference = 'Continue' in a child scope).
             _trace = MyInvocation.BoundParameters.ContainsKey("Debug")
                 || (LanguagePrimitives.TryConvertTo(GetVariableValue("DebugPreference"), out ActionPreference debug)
                     && debug != ActionPreference.SilentlyContinue);
+            _options = new CallOptions(
+                new RequestOptionsJson
+                {
+                    Proxy = Proxy is null ? null : new ProxyJson { Url = Proxy.OriginalString, Username = ProxyCredential?.UserName },
+                    Trace = _trace,
+                },
+                ProxyCredential?.Password);
             if (ProxyUseDefaultCredentials)
             {
                 WriteWarning("-ProxyUseDefaultCredentials: integrated (NTLM/Kerberos) proxy authentication is not supported, so no credentials are sent to the proxy; use -ProxyCredential for a proxy that needs them.");
@@ -182,28 +193,32 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 return;
             }
 
-            RequestOptionsJson json = new()
+            CallOptions invocationOptions = _options!;
+            // Converted per record: a piped dictionary may differ each time, and a plain call has none.
+            List<string[]>? headerPairs = null;
+            if (headers is not null)
             {
-                Headers = HeaderConverter.Convert(headers, out string? headerProblem),
-                Proxy = Proxy is null ? null : new ProxyJson { Url = Proxy.OriginalString, Username = ProxyCredential?.UserName },
-                Trace = _trace,
-            };
-            if (headerProblem is not null)
-            {
-                WriteError(new ErrorRecord(new ArgumentException(headerProblem), "InvalidHeader", ErrorCategory.InvalidArgument, headers));
-                return;
+                headerPairs = HeaderConverter.Convert(headers, out string? headerProblem);
+                if (headerProblem is not null)
+                {
+                    WriteError(new ErrorRecord(new ArgumentException(headerProblem), "InvalidHeader", ErrorCategory.InvalidArgument, headers));
+                    return;
+                }
             }
 
-            CallOptions options = new(json, Proxy is null ? null : ProxyCredential?.Password);
             WriteVerbose($"Invalidating all refresh tokens and session cookies of user '{userId}'.");
             if (UsesBulkEngine)
             {
                 // Piped users travel concurrently and in JSON batches; outcomes come back in order.
-                _bulk ??= new BulkRevocation(this, session, new CallOptions(new RequestOptionsJson { Proxy = json.Proxy }, options.ProxyPassword));
-                _bulk.Submit(userId, json.Headers);
+                _bulk ??= new BulkRevocation(
+                    this,
+                    session,
+                    new CallOptions(new RequestOptionsJson { Proxy = invocationOptions.Json.Proxy }, invocationOptions.ProxyPassword));
+                _bulk.Submit(userId, headerPairs ?? new List<string[]>());
                 return;
             }
 
+            CallOptions options = headerPairs is null || headerPairs.Count == 0 ? invocationOptions : invocationOptions.WithHeaders(headerPairs);
             (RevocationOutcome? outcome, NativeError? error) = Execute(session, userId, options);
             if ((outcome?.Exchange ?? error?.Exchange) is Exchange exchange)
             {

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Security;
 using System.Text;
 using System.Text.Json;
@@ -116,27 +117,20 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 return (null, UnpairedSurrogate());
             }
 
-            byte[] optionsJson = JsonSerializer.SerializeToUtf8Bytes(options.Json, NativeResult.JsonOptions);
-            using HandleLease sessionLease = new(session);
-            using HandleLease cancelLease = new(cancel);
-            using SecretBytes password = new(options.ProxyPassword);
-            fixed (byte* userIdPointer = userIdBytes)
-            fixed (byte* optionsPointer = optionsJson)
-            fixed (byte* passwordPointer = password.Bytes)
-            {
-                GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_invalidate_all_refresh_tokens(
-                    (GraphSession*)sessionLease.Pointer,
-                    userIdPointer,
-                    (nuint)userIdBytes.Length,
-                    optionsPointer,
-                    (nuint)optionsJson.Length,
-                    passwordPointer,
-                    (nuint)password.Bytes.Length,
-                    (GraphCancel*)cancelLease.Pointer,
-                    &buffer);
-                return NativeResult.Take<RevocationOutcome>(status, buffer);
-            }
+            return CallWithOptions<byte[], RevocationOutcome>(
+                session,
+                options,
+                options.ProxyPassword,
+                cancel,
+                userIdBytes,
+                static (byte[] user, in OptionsCall call, GraphBuffer* buffer) =>
+                {
+                    fixed (byte* userPointer = user)
+                    {
+                        return NativeMethods.graph_invalidate_all_refresh_tokens(
+                            call.Session, userPointer, (nuint)user.Length, call.Options, call.OptionsLength, call.Password, call.PasswordLength, call.Cancel, buffer);
+                    }
+                });
         }
 
         /// <summary>The request that would revoke one user, for the script pipeline steps to see.</summary>
@@ -149,21 +143,21 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 return (null, UnpairedSurrogate());
             }
 
-            byte[] optionsJson = JsonSerializer.SerializeToUtf8Bytes(options.Json, NativeResult.JsonOptions);
-            using HandleLease sessionLease = new(session);
-            fixed (byte* userIdPointer = userIdBytes)
-            fixed (byte* optionsPointer = optionsJson)
-            {
-                GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_prepare_revocation(
-                    (GraphSession*)sessionLease.Pointer,
-                    userIdPointer,
-                    (nuint)userIdBytes.Length,
-                    optionsPointer,
-                    (nuint)optionsJson.Length,
-                    &buffer);
-                return NativeResult.Take<PreparedRequest>(status, buffer);
-            }
+            // Preparing sends nothing, so the proxy password stays where it is.
+            return CallWithOptions<byte[], PreparedRequest>(
+                session,
+                options,
+                null,
+                null,
+                userIdBytes,
+                static (byte[] user, in OptionsCall call, GraphBuffer* buffer) =>
+                {
+                    fixed (byte* userPointer = user)
+                    {
+                        return NativeMethods.graph_prepare_revocation(
+                            call.Session, userPointer, (nuint)user.Length, call.Options, call.OptionsLength, buffer);
+                    }
+                });
         }
 
         /// <summary>Sends a (possibly step-modified) request with the session's credential.</summary>
@@ -172,27 +166,20 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         {
             EnsureCompatible();
             byte[] requestJson = JsonSerializer.SerializeToUtf8Bytes(request, NativeResult.JsonOptions);
-            byte[] optionsJson = JsonSerializer.SerializeToUtf8Bytes(options.Json, NativeResult.JsonOptions);
-            using HandleLease sessionLease = new(session);
-            using HandleLease cancelLease = new(cancel);
-            using SecretBytes password = new(options.ProxyPassword);
-            fixed (byte* requestPointer = requestJson)
-            fixed (byte* optionsPointer = optionsJson)
-            fixed (byte* passwordPointer = password.Bytes)
-            {
-                GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_send(
-                    (GraphSession*)sessionLease.Pointer,
-                    requestPointer,
-                    (nuint)requestJson.Length,
-                    optionsPointer,
-                    (nuint)optionsJson.Length,
-                    passwordPointer,
-                    (nuint)password.Bytes.Length,
-                    (GraphCancel*)cancelLease.Pointer,
-                    &buffer);
-                return NativeResult.Take<RawResponse>(status, buffer);
-            }
+            return CallWithOptions<byte[], RawResponse>(
+                session,
+                options,
+                options.ProxyPassword,
+                cancel,
+                requestJson,
+                static (byte[] json, in OptionsCall call, GraphBuffer* buffer) =>
+                {
+                    fixed (byte* requestPointer = json)
+                    {
+                        return NativeMethods.graph_send(
+                            call.Session, requestPointer, (nuint)json.Length, call.Options, call.OptionsLength, call.Password, call.PasswordLength, call.Cancel, buffer);
+                    }
+                });
         }
 
         /// <summary>Reads the final response of a revocation (after the pipeline steps).</summary>
@@ -214,25 +201,27 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         internal static BulkHandle StartBulk(SessionHandle session, CallOptions options)
         {
             EnsureCompatible();
-            byte[] optionsJson = JsonSerializer.SerializeToUtf8Bytes(options.Json, NativeResult.JsonOptions);
-            using HandleLease sessionLease = new(session);
-            using SecretBytes password = new(options.ProxyPassword);
-            fixed (byte* optionsPointer = optionsJson)
-            fixed (byte* passwordPointer = password.Bytes)
+            StrongBox<IntPtr> started = new();
+            (Empty? _, NativeError? error) = CallWithOptions<StrongBox<IntPtr>, Empty>(
+                session,
+                options,
+                options.ProxyPassword,
+                null,
+                started,
+                static (StrongBox<IntPtr> started, in OptionsCall call, GraphBuffer* buffer) =>
+                {
+                    GraphBulk* bulk = null;
+                    GraphStatus status = NativeMethods.graph_bulk_start(
+                        call.Session, call.Options, call.OptionsLength, call.Password, call.PasswordLength, &bulk, buffer);
+                    started.Value = (IntPtr)bulk;
+                    return status;
+                });
+            if (error is not null)
             {
-                GraphBulk* bulk = null;
-                GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_bulk_start(
-                    (GraphSession*)sessionLease.Pointer,
-                    optionsPointer,
-                    (nuint)optionsJson.Length,
-                    passwordPointer,
-                    (nuint)password.Bytes.Length,
-                    &bulk,
-                    &buffer);
-                NativeResult.TakeOrThrow<Empty>(status, buffer);
-                return new BulkHandle(bulk);
+                throw new NativeErrorException(error);
             }
+
+            return new BulkHandle((GraphBulk*)started.Value);
         }
 
         /// <summary>Queues one user; a problem known before sending comes back as an error.</summary>
@@ -329,6 +318,41 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             }
         }
 
+        /// <summary>
+        /// The one way a call with per-call options reaches Rust: leases the handles (so another
+        /// thread's Disconnect-MgGraph or Dispose cannot free them mid-call), pins the encoded
+        /// options, copies the proxy password into pinned bytes only when there is one (wiped
+        /// right after), runs <paramref name="body"/> and reads its answer.
+        /// </summary>
+        private static (T? Value, NativeError? Error) CallWithOptions<TState, T>(
+            SessionHandle? session,
+            CallOptions options,
+            SecureString? proxyPassword,
+            CancelHandle? cancel,
+            TState state,
+            OptionsCallBody<TState> body)
+            where T : class
+        {
+            using HandleLease sessionLease = new(session);
+            using HandleLease cancelLease = new(cancel);
+            using SecretBytes? password = proxyPassword is null ? null : new SecretBytes(proxyPassword);
+            byte[] passwordBytes = password?.Bytes ?? Array.Empty<byte>();
+            fixed (byte* optionsPointer = options.Encoded)
+            fixed (byte* passwordPointer = passwordBytes)
+            {
+                OptionsCall call = new(
+                    (GraphSession*)sessionLease.Pointer,
+                    (GraphCancel*)cancelLease.Pointer,
+                    optionsPointer,
+                    (nuint)options.Encoded.Length,
+                    passwordPointer,
+                    (nuint)passwordBytes.Length);
+                GraphBuffer buffer = default;
+                GraphStatus status = body(state, call, &buffer);
+                return NativeResult.Take<T>(status, buffer);
+            }
+        }
+
         private static NativeError UnpairedSurrogate() => new()
         {
             Kind = "InvalidArgument",
@@ -355,6 +379,37 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             {
                 throw new InvalidOperationException(problem);
             }
+        }
+
+        /// <summary>One call's export, given its own state (a user id, a request) and the common pointers.</summary>
+        private delegate GraphStatus OptionsCallBody<TState>(TState state, in OptionsCall call, GraphBuffer* buffer);
+
+        /// <summary>The pointers every call with per-call options passes; valid only inside <see cref="CallWithOptions"/>.</summary>
+        private readonly struct OptionsCall
+        {
+            internal OptionsCall(GraphSession* session, GraphCancel* cancel, byte* options, nuint optionsLength, byte* password, nuint passwordLength)
+            {
+                Session = session;
+                Cancel = cancel;
+                Options = options;
+                OptionsLength = optionsLength;
+                Password = password;
+                PasswordLength = passwordLength;
+            }
+
+            internal GraphSession* Session { get; }
+
+            internal GraphCancel* Cancel { get; }
+
+            /// <summary>The encoded options; null with length 0 for the defaults.</summary>
+            internal byte* Options { get; }
+
+            internal nuint OptionsLength { get; }
+
+            /// <summary>The proxy password's UTF-8 bytes; null with length 0 when there is none.</summary>
+            internal byte* Password { get; }
+
+            internal nuint PasswordLength { get; }
         }
 
         private static string? CheckAbi()

@@ -155,9 +155,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>
         ///  Invalidates all refresh tokens of one user and writes the `RevocationOutcome` as JSON.
-        ///  `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}` (or
-        ///  empty); `proxy_password` the proxy password's UTF-8 bytes (or empty). Blocks until Graph
-        ///  answers or `cancel` is signalled (`Cancelled`).
+        ///  `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}`, or
+        ///  empty (null, 0) for the defaults, which is what a plain call passes so nothing is parsed;
+        ///  `proxy_password` the proxy password's UTF-8 bytes (or empty). Blocks until Graph answers or
+        ///  `cancel` is signalled (`Cancelled`).
         ///
         ///  # Safety
         ///  `session` and `cancel` must be null or live handles; every pointer/length pair null with

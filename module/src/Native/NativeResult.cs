@@ -1,5 +1,4 @@
 using System;
-using System.Text;
 using System.Text.Json;
 
 namespace Microsoft.Graph.Beta.PowerShell.Native
@@ -13,16 +12,26 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         internal static (T? Value, NativeError? Error) Take<T>(GraphStatus status, GraphBuffer buffer)
             where T : class
         {
-            string json = ReadAndFree(buffer);
-            switch (status)
+            try
             {
-                case GraphStatus.Ok:
-                    return (Deserialize<T>(json), null);
-                case GraphStatus.Error:
-                    return (null, Deserialize<NativeError>(json));
-                default:
-                    // Only a defect in this shim can get here (it always passes an out-buffer).
-                    throw new InvalidOperationException($"The native library answered status {status} without a result.");
+                // Read straight from Rust's UTF-8 bytes: no detour through a UTF-16 string.
+                ReadOnlySpan<byte> json = buffer.ptr == null
+                    ? ReadOnlySpan<byte>.Empty
+                    : new ReadOnlySpan<byte>(buffer.ptr, checked((int)buffer.len));
+                switch (status)
+                {
+                    case GraphStatus.Ok:
+                        return (Deserialize<T>(json), null);
+                    case GraphStatus.Error:
+                        return (null, Deserialize<NativeError>(json));
+                    default:
+                        // Only a defect in this shim can get here (it always passes an out-buffer).
+                        throw new InvalidOperationException($"The native library answered status {status} without a result.");
+                }
+            }
+            finally
+            {
+                NativeMethods.graph_buffer_free(buffer);
             }
         }
 
@@ -39,19 +48,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             return value!;
         }
 
-        private static string ReadAndFree(GraphBuffer buffer)
-        {
-            try
-            {
-                return buffer.ptr == null ? string.Empty : Encoding.UTF8.GetString(buffer.ptr, checked((int)buffer.len));
-            }
-            finally
-            {
-                NativeMethods.graph_buffer_free(buffer);
-            }
-        }
-
-        private static T Deserialize<T>(string json)
+        private static T Deserialize<T>(ReadOnlySpan<byte> json)
             where T : class
         {
             return JsonSerializer.Deserialize<T>(json, JsonOptions)

@@ -21,13 +21,26 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
     {
         private readonly SendAsyncStep[] _steps;
 
-        internal HttpPipelineRunner(SendAsyncStep[]? prepend, SendAsyncStep[]? append)
+        private HttpPipelineRunner(SendAsyncStep[] steps)
         {
+            _steps = steps;
+        }
+
+        /// <summary>No steps: every call goes straight to Rust. Shared, as it holds nothing.</summary>
+        internal static HttpPipelineRunner None { get; } = new(Array.Empty<SendAsyncStep>());
+
+        internal static HttpPipelineRunner Create(SendAsyncStep[]? prepend, SendAsyncStep[]? append)
+        {
+            if (prepend is null && append is null)
+            {
+                return None;
+            }
+
             // Prepended steps come first, then appended ones, then the module's own sender.
-            _steps = (prepend ?? Array.Empty<SendAsyncStep>())
+            return new HttpPipelineRunner((prepend ?? Array.Empty<SendAsyncStep>())
                 .Concat(append ?? Array.Empty<SendAsyncStep>())
                 .Where(step => step is not null)
-                .ToArray();
+                .ToArray());
         }
 
         internal bool IsEmpty => _steps.Length == 0;
