@@ -256,7 +256,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         {
             if (_pipeline.IsEmpty)
             {
-                return GraphCore.InvalidateAllRefreshTokens(session, userId, options, _cancel);
+                return GraphCore.InvalidateAllRefreshTokens(session, userId, options, _cancel, withResponseHeaders: !string.IsNullOrEmpty(ResponseHeadersVariable));
             }
 
             (PreparedRequest? prepared, NativeError? error) = GraphCore.PrepareRevocation(session, userId, options);

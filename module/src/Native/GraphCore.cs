@@ -107,9 +107,12 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             return NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
         }
 
-        /// <summary>Revokes one user's sessions. A null session reports NotConnected from Rust.</summary>
+        /// <summary>
+        /// Revokes one user's sessions. A null session reports NotConnected from Rust. The outcome's
+        /// response headers are read only when <paramref name="withResponseHeaders"/> is set.
+        /// </summary>
         internal static (RevocationOutcome? Outcome, NativeError? Error) InvalidateAllRefreshTokens(
-            SessionHandle? session, string userId, CallOptions options, CancelHandle cancel)
+            SessionHandle? session, string userId, CallOptions options, CancelHandle cancel, bool withResponseHeaders)
         {
             EnsureCompatible();
             if (!TryEncode(userId, out byte[] userIdBytes))
@@ -123,6 +126,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 options.ProxyPassword,
                 cancel,
                 userIdBytes,
+                withResponseHeaders ? NativeResult.JsonOptions : NativeResult.JsonOptionsWithoutResponseHeaders,
                 static (byte[] user, in OptionsCall call, GraphBuffer* buffer) =>
                 {
                     fixed (byte* userPointer = user)
@@ -150,6 +154,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 null,
                 null,
                 userIdBytes,
+                NativeResult.JsonOptions,
                 static (byte[] user, in OptionsCall call, GraphBuffer* buffer) =>
                 {
                     fixed (byte* userPointer = user)
@@ -172,6 +177,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 options.ProxyPassword,
                 cancel,
                 requestJson,
+                NativeResult.JsonOptions,
                 static (byte[] json, in OptionsCall call, GraphBuffer* buffer) =>
                 {
                     fixed (byte* requestPointer = json)
@@ -208,6 +214,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 options.ProxyPassword,
                 null,
                 started,
+                NativeResult.JsonOptions,
                 static (StrongBox<IntPtr> started, in OptionsCall call, GraphBuffer* buffer) =>
                 {
                     GraphBulk* bulk = null;
@@ -322,7 +329,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         /// The one way a call with per-call options reaches Rust: leases the handles (so another
         /// thread's Disconnect-MgGraph or Dispose cannot free them mid-call), pins the encoded
         /// options, copies the proxy password into pinned bytes only when there is one (wiped
-        /// right after), runs <paramref name="body"/> and reads its answer.
+        /// right after), runs <paramref name="body"/> and reads its answer with <paramref name="answerOptions"/>.
         /// </summary>
         private static (T? Value, NativeError? Error) CallWithOptions<TState, T>(
             SessionHandle? session,
@@ -330,6 +337,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             SecureString? proxyPassword,
             CancelHandle? cancel,
             TState state,
+            JsonSerializerOptions answerOptions,
             OptionsCallBody<TState> body)
             where T : class
         {
@@ -349,7 +357,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                     (nuint)passwordBytes.Length);
                 GraphBuffer buffer = default;
                 GraphStatus status = body(state, call, &buffer);
-                return NativeResult.Take<T>(status, buffer);
+                return NativeResult.Take<T>(status, buffer, answerOptions);
             }
         }
 

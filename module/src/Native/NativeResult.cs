@@ -1,5 +1,7 @@
 using System;
+using System.Linq;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Microsoft.Graph.Beta.PowerShell.Native
 {
@@ -8,8 +10,17 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     {
         internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
+        /// <summary>
+        /// Like <see cref="JsonOptions"/>, but a revocation's response headers are skipped unread:
+        /// only -ResponseHeadersVariable looks at them, and building them is about half the cost of reading the answer.
+        /// </summary>
+        internal static readonly JsonSerializerOptions JsonOptionsWithoutResponseHeaders = new(JsonSerializerDefaults.Web)
+        {
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { SkipResponseHeaders } },
+        };
+
         /// <summary>The answer of a successful call, or the error of a failed one.</summary>
-        internal static (T? Value, NativeError? Error) Take<T>(GraphStatus status, GraphBuffer buffer)
+        internal static (T? Value, NativeError? Error) Take<T>(GraphStatus status, GraphBuffer buffer, JsonSerializerOptions? answerOptions = null)
             where T : class
         {
             try
@@ -21,9 +32,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 switch (status)
                 {
                     case GraphStatus.Ok:
-                        return (Deserialize<T>(json), null);
+                        return (Deserialize<T>(json, answerOptions ?? JsonOptions), null);
                     case GraphStatus.Error:
-                        return (null, Deserialize<NativeError>(json));
+                        return (null, Deserialize<NativeError>(json, JsonOptions));
                     default:
                         // Only a defect in this shim can get here (it always passes an out-buffer).
                         throw new InvalidOperationException($"The native library answered status {status} without a result.");
@@ -48,10 +59,18 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             return value!;
         }
 
-        private static T Deserialize<T>(ReadOnlySpan<byte> json)
+        private static void SkipResponseHeaders(JsonTypeInfo info)
+        {
+            if (info.Type == typeof(RevocationOutcome))
+            {
+                info.Properties.Remove(info.Properties.Single(property => property.Name == "headers"));
+            }
+        }
+
+        private static T Deserialize<T>(ReadOnlySpan<byte> json, JsonSerializerOptions options)
             where T : class
         {
-            return JsonSerializer.Deserialize<T>(json, JsonOptions)
+            return JsonSerializer.Deserialize<T>(json, options)
                 ?? throw new InvalidOperationException($"The native library answered JSON that does not describe a {typeof(T).Name}.");
         }
     }
