@@ -457,3 +457,46 @@ fn random_429s_that_name_no_quota_neither_pause_nor_slow_the_run() {
         "concurrency fell to {concurrency} (started at {initial})"
     );
 }
+
+#[test]
+fn users_trickling_in_still_travel_in_batches() {
+    let fixture = fixture(200);
+    fixture.server.set_latency(Duration::from_millis(20));
+    let config = BulkConfig {
+        request_context: quick_context(),
+        ..BulkConfig::default()
+    };
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    // One user a millisecond, as a pipeline feeds them: each would otherwise go with at most
+    // one companion, the one that arrived while it waited.
+    for (seq, user) in fixture.users.iter().enumerate() {
+        run.submit(seq as u64, &user.id, Vec::new());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    run.close();
+    let mut done = 0;
+    loop {
+        let poll = run.poll(Duration::from_millis(200), 1000).expect("poll");
+        done += poll
+            .completions
+            .iter()
+            .filter(|completion| completion.outcome.is_some())
+            .count();
+        if poll.finished {
+            break;
+        }
+    }
+    assert_eq!(done, 200);
+    let requests = fixture
+        .server
+        .requests()
+        .into_iter()
+        .filter(|request| request.batch_id.is_none())
+        .count();
+    assert!(requests < 60, "{requests} requests for 200 users");
+}

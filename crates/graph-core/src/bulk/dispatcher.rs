@@ -28,6 +28,11 @@ use crate::session::Session;
 /// Wait after a 429 that named no Retry-After.
 const DEFAULT_THROTTLE_PAUSE: Duration = Duration::from_secs(1);
 
+/// How long a partial batch may wait for company while other requests are in flight. Piped
+/// users arrive about one a millisecond, a round trip to Graph takes tens of them: waiting a
+/// little fills batches (a tenth of the requests) at no cost in throughput.
+const GATHER: Duration = Duration::from_millis(20);
+
 /// An item on its way: what was submitted and how its attempts went so far.
 pub(crate) struct Pending {
     pub(crate) submitted: Submitted,
@@ -39,6 +44,8 @@ pub(crate) struct Pending {
     /// Time spent waiting for retries and throttling pauses, against `RetriesTimeLimit`.
     waited: Duration,
     not_before: Instant,
+    /// When it joined the items ready to go.
+    ready_since: Instant,
 }
 
 /// The result of one request (a batch or a lone POST).
@@ -63,6 +70,8 @@ pub(crate) struct Dispatcher {
     pacer: Pacer,
     /// When the pacer will let the next batch go, if it is what holds it back.
     paced_until: Option<Instant>,
+    /// When a partial batch waiting for company goes anyway.
+    gather_until: Option<Instant>,
     flights: JoinSet<Flight>,
     /// Numbers of the flights in the air, and the next number to give.
     airborne: BTreeSet<u64>,
@@ -97,6 +106,7 @@ impl Dispatcher {
             concurrency,
             pacer,
             paced_until: None,
+            gather_until: None,
             flights: JoinSet::new(),
             airborne: BTreeSet::new(),
             launched: 0,
@@ -166,6 +176,7 @@ impl Dispatcher {
             transient_retries: 0,
             waited: Duration::ZERO,
             not_before: Instant::now(),
+            ready_since: Instant::now(),
         });
     }
 
@@ -175,7 +186,8 @@ impl Dispatcher {
         let mut index = 0;
         while index < self.waiting.len() {
             if self.waiting[index].not_before <= now {
-                let item = self.waiting.swap_remove(index);
+                let mut item = self.waiting.swap_remove(index);
+                item.ready_since = now;
                 self.ready.push_front(item);
             } else {
                 index += 1;
@@ -186,17 +198,25 @@ impl Dispatcher {
     fn launch(&mut self) {
         let now = Instant::now();
         self.paced_until = None;
+        self.gather_until = None;
         if now < self.paused_until {
             self.fail_items_that_cannot_wait(self.paused_until - now);
             return;
         }
         while self.flights.len() < self.concurrency.limit() && !self.ready.is_empty() {
-            // A lone item goes alone only when nothing is in flight or no more input will come;
-            // otherwise it waits a moment for company, so that items travel in batches.
-            if self.ready.len() == 1 && !self.flights.is_empty() && self.input.is_some() {
-                break;
-            }
             let count = self.ready.len().min(self.config.batch_size.max(1));
+            // A partial batch goes at once when nothing is in flight (nobody waits longer than
+            // needed) or no more input will come; otherwise it waits a moment for company, so
+            // that items travel in full batches.
+            if count < self.config.batch_size && !self.flights.is_empty() && self.input.is_some() {
+                let oldest = self.ready.iter().map(|item| item.ready_since).min();
+                if let Some(until) = oldest.map(|oldest| oldest + GATHER)
+                    && now < until
+                {
+                    self.gather_until = Some(until);
+                    break;
+                }
+            }
             // Once a quota has been hit, a batch waits until the quota has room for all of it.
             if !self.pacer.try_take(now, count) {
                 self.paced_until = self.pacer.ready_at(count);
@@ -239,7 +259,10 @@ impl Dispatcher {
         let retry = self.waiting.iter().map(|item| item.not_before).min();
         let pause = (!self.ready.is_empty() && self.paused_until > Instant::now())
             .then_some(self.paused_until);
-        [retry, pause, self.paced_until].into_iter().flatten().min()
+        [retry, pause, self.paced_until, self.gather_until]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn absorb(&mut self, flight: Flight) {

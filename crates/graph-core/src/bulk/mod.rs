@@ -182,8 +182,14 @@ impl BulkRun {
 
     /// Waits up to `max_wait` for completions and returns at most `max_items` of them.
     pub fn poll(&self, max_wait: Duration, max_items: usize) -> Result<Poll, GraphError> {
-        let completions = Arc::clone(&self.completions);
-        let items = runtime()?.block_on(async move { completions.take(max_wait, max_items).await });
+        let items = if max_wait.is_zero() {
+            // The cmdlet polls without waiting after every piped user: a trip through the
+            // runtime's timer would cost it a millisecond each time, and cap the pipeline there.
+            self.completions.take_now(max_items)
+        } else {
+            let completions = Arc::clone(&self.completions);
+            runtime()?.block_on(async move { completions.take(max_wait, max_items).await })
+        };
         Ok(Poll {
             finished: self.completions.is_finished(),
             cancelled: self.cancel.is_cancelled(),
