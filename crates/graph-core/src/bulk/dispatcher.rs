@@ -204,11 +204,12 @@ impl Dispatcher {
             return;
         }
         while self.flights.len() < self.concurrency.limit() && !self.ready.is_empty() {
-            let count = self.ready.len().min(self.config.batch_size.max(1));
+            let batch_size = self.pacer.batch_limit().min(self.config.batch_size).max(1);
+            let count = self.ready.len().min(batch_size);
             // A partial batch goes at once when nothing is in flight (nobody waits longer than
             // needed) or no more input will come; otherwise it waits a moment for company, so
             // that items travel in full batches.
-            if count < self.config.batch_size && !self.flights.is_empty() && self.input.is_some() {
+            if count < batch_size && !self.flights.is_empty() && self.input.is_some() {
                 let oldest = self.ready.iter().map(|item| item.ready_since).min();
                 if let Some(until) = oldest.map(|oldest| oldest + GATHER)
                     && now < until
@@ -357,7 +358,7 @@ impl Dispatcher {
             if !self.pacer.is_pacing() {
                 self.concurrency.on_throttled();
             }
-            self.pacer.on_quota_throttled(now, in_order);
+            self.pacer.on_quota_throttled(now, accepted, in_order);
             self.paused_until = self.paused_until.max(now + pause);
             if let Some(error) = quota_error {
                 self.pause_cause = Some(error);

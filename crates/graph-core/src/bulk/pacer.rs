@@ -57,6 +57,8 @@ pub(crate) struct Pacer {
     accepted: u64,
     /// Quota 429s: when, and `accepted` at that moment; oldest first.
     events: VecDeque<(Instant, u64)>,
+    /// Items accepted in the latest answer that had quota 429s.
+    accepted_before_refusal: Option<u64>,
 }
 
 impl Pacer {
@@ -70,6 +72,7 @@ impl Pacer {
             updated: now,
             accepted: 0,
             events: VecDeque::new(),
+            accepted_before_refusal: None,
         }
     }
 
@@ -84,16 +87,28 @@ impl Pacer {
         self.measured
     }
 
+    /// Most items the next request may carry. While the rate is being measured, a full batch
+    /// into an empty bucket would mostly come back 429: twice what got through last time is
+    /// enough to find the bucket empty again, which is all a measurement needs.
+    pub(crate) fn batch_limit(&self) -> usize {
+        let batch = self.batch_size as usize;
+        match (self.measured, self.accepted_before_refusal) {
+            (None, Some(accepted)) => (2 * accepted as usize).clamp(2, batch.max(2)).min(batch),
+            _ => batch,
+        }
+    }
+
     /// Items Graph accepted.
     pub(crate) fn on_accepted(&mut self, items: u64) {
         self.accepted += items;
     }
 
-    /// A quota 429 arrived (after the items of the same answer that were accepted were
-    /// counted). `in_order`: every request sent before it has been answered, so the count is
-    /// complete and the moment can anchor a measurement.
-    pub(crate) fn on_quota_throttled(&mut self, now: Instant, in_order: bool) {
+    /// A quota 429 arrived, in an answer where `accepted` items went through (already counted
+    /// with [`Pacer::on_accepted`]). `in_order`: every request sent before it has been
+    /// answered, so the count is complete and the moment can anchor a measurement.
+    pub(crate) fn on_quota_throttled(&mut self, now: Instant, accepted: u64, in_order: bool) {
         self.advance(now);
+        self.accepted_before_refusal = Some(accepted);
         if in_order {
             self.measure(now);
         }
@@ -196,12 +211,17 @@ mod tests {
         let mut pacer = Pacer::new(20, start);
         assert!(pacer.try_take(start, 20));
         pacer.on_accepted(200);
-        pacer.on_quota_throttled(at(start, 100), true);
+        pacer.on_quota_throttled(at(start, 100), 0, true);
         assert!(!pacer.is_pacing(), "one 429 says nothing about the rate");
+        assert_eq!(
+            pacer.batch_limit(),
+            2,
+            "nothing got through: probe with two"
+        );
         assert!(pacer.try_take(at(start, 100), 20));
         // 100 items accepted in the second that followed: the bucket refills at 100 per second.
         pacer.on_accepted(100);
-        pacer.on_quota_throttled(at(start, 1100), true);
+        pacer.on_quota_throttled(at(start, 1100), 0, true);
         let measured = pacer.measured().unwrap_or_default();
         assert!((measured - 100.0).abs() < 1e-6, "{measured}");
         // The bucket is empty: a batch of 20 waits for 20 items' worth of refill, at 97/s.
@@ -223,14 +243,14 @@ mod tests {
         let start = Instant::now();
         let mut pacer = Pacer::new(20, start);
         // Two quota 429s close together with few items between: no measurement.
-        pacer.on_quota_throttled(start, true);
+        pacer.on_quota_throttled(start, 0, true);
         pacer.on_accepted(10);
-        pacer.on_quota_throttled(at(start, 5), true);
+        pacer.on_quota_throttled(at(start, 5), 0, true);
         assert!(!pacer.is_pacing());
         assert!(pacer.try_take(at(start, 5), 20));
         // Nor does one whose count may miss answers still on their way.
         pacer.on_accepted(100);
-        pacer.on_quota_throttled(at(start, 1000), false);
+        pacer.on_quota_throttled(at(start, 1000), 0, false);
         assert!(!pacer.is_pacing());
     }
 
@@ -238,9 +258,9 @@ mod tests {
     fn creeps_up_with_room_and_holds_when_nearly_empty() {
         let start = Instant::now();
         let mut pacer = Pacer::new(20, start);
-        pacer.on_quota_throttled(start, true);
+        pacer.on_quota_throttled(start, 0, true);
         pacer.on_accepted(1000);
-        pacer.on_quota_throttled(at(start, 10_000), true);
+        pacer.on_quota_throttled(at(start, 10_000), 0, true);
         assert!((pacer.rate - 97.0).abs() < 1e-6);
         // No percentage header: room, the rate grows 10 % of the measured rate per second.
         pacer.on_limit_percentage(at(start, 10_000), None);
@@ -252,7 +272,7 @@ mod tests {
         assert!((pacer.rate - 100.0).abs() < 1e-6, "{}", pacer.rate);
         // Idle: the next 429 starts a new measurement, the old rate stays meanwhile.
         pacer.on_idle();
-        pacer.on_quota_throttled(at(start, 20_000), true);
+        pacer.on_quota_throttled(at(start, 20_000), 0, true);
         assert_eq!(pacer.measured(), Some(100.0));
     }
 }
