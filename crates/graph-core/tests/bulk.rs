@@ -317,3 +317,186 @@ fn cancel_stops_sending_within_a_second() {
     );
     assert!(done < 400, "the run was cut short ({done} done)");
 }
+
+/// Sends every id as its own request from `tasks` workers, each retrying 429s after their
+/// `Retry-After` like any careful script: the fixed-concurrency client the engine must beat.
+fn naive_fixed_concurrency(fixture: &Fixture, ids: &[String], tasks: usize) {
+    let runtime = graph_core::runtime::runtime().expect("runtime");
+    let queue = Arc::new(std::sync::Mutex::new(ids.to_vec()));
+    runtime.block_on(async {
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..tasks {
+            let queue = Arc::clone(&queue);
+            let session = Arc::clone(&fixture.session);
+            workers.spawn(async move {
+                while let Some(id) = queue.lock().ok().and_then(|mut ids| ids.pop()) {
+                    let user = graph_core::UserId::parse(&id).expect("id");
+                    let outcome = session
+                        .invalidate_all_refresh_tokens(&user, &RequestOptions::default())
+                        .await;
+                    assert!(outcome.is_ok(), "{outcome:?}");
+                }
+            });
+        }
+        while let Some(joined) = workers.join_next().await {
+            joined.expect("every request succeeded");
+        }
+    });
+}
+
+#[test]
+fn under_a_quota_the_engine_paces_itself_instead_of_collecting_429s() {
+    let fixture = fixture(1200);
+    fixture.server.set_latency(Duration::from_millis(20));
+    // 100 writes at once, then 200 per second: the shape of Entra's write quota, scaled.
+    let quota = ThrottleConfig::entra().with_limit(LimitName::AppTenantWrites, 100.0, 0.5);
+    fixture
+        .server
+        .set_throttling(quota.clone())
+        .expect("throttling");
+    let config = BulkConfig {
+        request_context: quick_context(),
+        ..BulkConfig::default()
+    };
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    let ids: Vec<String> = fixture.users[..1000]
+        .iter()
+        .map(|user| user.id.clone())
+        .collect();
+    let completions = run_all(&run, &ids);
+    assert!(
+        completions
+            .values()
+            .all(|completion| completion.outcome.is_some())
+    );
+    let engine_429s = fixture.server.throttle_stats().throttled;
+
+    // The same quota afresh, the same users, a fixed number of requests in flight.
+    fixture.server.set_throttling(quota).expect("throttling");
+    naive_fixed_concurrency(&fixture, &ids, 16);
+    let naive_429s = fixture.server.throttle_stats().throttled;
+
+    // Hitting the empty bucket the first time costs what is in flight then, and measuring the
+    // refill rate a few partly refused batches; everything after is paced.
+    let bound = ids.len() as u64 * 15 / 100;
+    assert!(
+        engine_429s < bound,
+        "the engine got {engine_429s} 429s for {} items (a naive client: {naive_429s})",
+        ids.len()
+    );
+    assert!(
+        naive_429s > bound,
+        "the bound must be one a naive client breaks: it got {naive_429s}"
+    );
+}
+
+#[test]
+fn random_429s_that_name_no_quota_neither_pause_nor_slow_the_run() {
+    let fixture = fixture(1200);
+    fixture.server.set_latency(Duration::from_millis(10));
+    // One item in five answered 429 with a Retry-After but no x-ms-throttle-* headers.
+    fixture
+        .server
+        .set_chaos(Some(ChaosConfig {
+            throttle_rate: 0.2,
+            retry_after_seconds: 0.02,
+            seed: 3,
+            ..ChaosConfig::default()
+        }))
+        .expect("chaos");
+    let config = BulkConfig {
+        request_context: quick_context(),
+        ..BulkConfig::default()
+    };
+    let initial = config.initial_concurrency as u64;
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    let ids: Vec<String> = fixture.users[..1000]
+        .iter()
+        .map(|user| user.id.clone())
+        .collect();
+    for (seq, id) in ids.iter().enumerate() {
+        run.submit(seq as u64, id, Vec::new());
+    }
+    run.close();
+    let mut done = 0;
+    let mut concurrency;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let poll = run.poll(Duration::from_millis(200), 1000).expect("poll");
+        done += poll
+            .completions
+            .iter()
+            .filter(|completion| completion.outcome.is_some())
+            .count();
+        concurrency = poll.progress.concurrency;
+        if poll.finished {
+            assert!(
+                poll.progress.throttled > 100,
+                "chaos throttled {}",
+                poll.progress.throttled
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not finish");
+    }
+    assert_eq!(done, 1000);
+    // Were each of those 429s taken for a full quota, the number of requests in flight would
+    // have been halved again and again down to one.
+    assert!(
+        concurrency > initial,
+        "concurrency fell to {concurrency} (started at {initial})"
+    );
+}
+
+#[test]
+fn users_trickling_in_still_travel_in_batches() {
+    let fixture = fixture(200);
+    fixture.server.set_latency(Duration::from_millis(20));
+    let config = BulkConfig {
+        request_context: quick_context(),
+        ..BulkConfig::default()
+    };
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    // One user a millisecond, as a pipeline feeds them: each would otherwise go with at most
+    // one companion, the one that arrived while it waited.
+    for (seq, user) in fixture.users.iter().enumerate() {
+        run.submit(seq as u64, &user.id, Vec::new());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    run.close();
+    let mut done = 0;
+    loop {
+        let poll = run.poll(Duration::from_millis(200), 1000).expect("poll");
+        done += poll
+            .completions
+            .iter()
+            .filter(|completion| completion.outcome.is_some())
+            .count();
+        if poll.finished {
+            break;
+        }
+    }
+    assert_eq!(done, 200);
+    let requests = fixture
+        .server
+        .requests()
+        .into_iter()
+        .filter(|request| request.batch_id.is_none())
+        .count();
+    assert!(requests < 60, "{requests} requests for 200 users");
+}

@@ -125,7 +125,10 @@ async fn buckets_are_keyed_by_app_and_tenant() {
     assert_eq!(status(b.clone()).await.status(), 200);
     let resp = status(b).await;
     assert_eq!(resp.status(), 429);
-    assert_eq!(header(&resp, "x-ms-throttle-scope"), "Tenant/Write/t-1");
+    assert_eq!(
+        header(&resp, "x-ms-throttle-scope"),
+        "Tenant/Write/app-b/t-1"
+    );
     // The same app in another tenant is untouched.
     assert_eq!(status(c).await.status(), 200);
     // A request that fails authentication costs nothing and is not throttled.

@@ -75,7 +75,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         private readonly CancelHandle _cancel = new();
         private readonly CancellationTokenSource _stopping = new();
         private HttpPipelineRunner _pipeline = HttpPipelineRunner.None;
+        private readonly object _stopLock = new();
         private BulkRevocation? _bulk;
+        private bool _disposed;
 
         // Proxy and trace, encoded once per invocation; -Headers adds to it per record.
         private CallOptions? _options;
@@ -153,17 +155,34 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// <summary>Ctrl+C: stops the requests in flight; PowerShell runs this on another thread.</summary>
         protected override void StopProcessing()
         {
-            _stopping.Cancel();
-            _cancel.Signal();
-            _bulk?.Cancel();
+            // PowerShell does not make Dispose wait for this: once disposed, there is nothing to stop.
+            lock (_stopLock)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _stopping.Cancel();
+                _cancel.Signal();
+                _bulk?.Cancel();
+            }
         }
 
         /// <inheritdoc/>
         public void Dispose()
         {
-            if (_stopping.IsCancellationRequested)
+            lock (_stopLock)
             {
-                _bulk?.ReportStop();
+                _disposed = true;
+            }
+
+            // A bulk run disposed before it completed was stopped (Ctrl+C: the pipeline thread
+            // may get here before StopProcessing has run) or broken off by an error: either way
+            // nothing more is sent, and the responder gets the count of what was and was not done.
+            if (_bulk is { Completed: false } bulk)
+            {
+                bulk.ReportStop();
             }
 
             _bulk?.Dispose();

@@ -34,6 +34,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         private long _nextToWrite;
         private long _written;
         private bool _stopReported;
+        private bool _completed;
         private TimeSpan _lastProgress = TimeSpan.Zero;
         private bool _progressShown;
 
@@ -47,6 +48,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         }
 
         private long Outstanding => _nextSeq - _nextToWrite;
+
+        /// <summary>Every input has its outcome written: the run ended normally.</summary>
+        internal bool Completed => _completed;
 
         /// <summary>Queues one user, first waiting for room in the window.</summary>
         internal void Submit(string userId, List<string[]> headers)
@@ -73,9 +77,14 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         internal void Complete()
         {
             GraphCore.CloseBulk(_handle);
-            while (!Drain(TimeSpan.FromMilliseconds(250)).Finished)
+            BulkPoll poll;
+            do
             {
+                poll = Drain(TimeSpan.FromMilliseconds(250));
             }
+            while (!poll.Finished);
+
+            _completed = !poll.Cancelled;
 
             if (_progressShown)
             {
@@ -161,8 +170,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         /// <summary>
         /// After Ctrl+C the pipeline refuses writes, so the count goes straight to the host:
         /// responders must know how many users were signed out and how many were not. Called
-        /// once the stop has happened: from the poll that sees it, or from the cmdlet's Dispose
-        /// when the stop came while the pipeline thread was elsewhere.
+        /// on the pipeline thread once the stop has happened: from the poll that sees it, or
+        /// from the cmdlet's Dispose when the run was left unfinished. PowerShell may dispose
+        /// the cmdlet before StopProcessing has even run on its own thread, so this cancels
+        /// the engine itself rather than rely on that.
         /// </summary>
         internal void ReportStop()
         {
@@ -172,13 +183,23 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
             }
 
             _stopReported = true;
-            BulkPoll poll = GraphCore.PollBulk(_handle, 200, 0);
-            foreach (BulkCompletion completion in poll.Completions)
+            GraphCore.CancelBulk(_handle);
+            // The engine stops within milliseconds of the cancel; collect every outcome it
+            // produced until then, so the counts below are final.
+            Stopwatch waited = Stopwatch.StartNew();
+            BulkPoll poll;
+            do
             {
-                _early[completion.Seq] = completion;
+                poll = GraphCore.PollBulk(_handle, 100, 5000);
+                foreach (BulkCompletion completion in poll.Completions)
+                {
+                    _early[completion.Seq] = completion;
+                }
             }
+            while (!poll.Finished && waited.Elapsed < TimeSpan.FromMilliseconds(500));
 
-            long done = poll.Progress.Succeeded + poll.Progress.Failed;
+            // Every submitted user is either written, or waiting to be written (with or
+            // without an outcome): the two counts always add up to the number submitted.
             List<string> notProcessed = new();
             foreach (KeyValuePair<long, string> pending in _userIds)
             {
@@ -189,6 +210,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
             }
 
             long notDone = notProcessed.Count;
+            long done = _nextSeq - notDone;
             // Scripts can pick up where the run stopped: $MgBetaRevocationStopped.NotProcessed.
             _variables.Set("global:" + StopSummaryVariable, new PSObject(new
             {

@@ -26,6 +26,9 @@ pub(crate) enum ItemResult {
     Retry {
         class: RetryClass,
         retry_after: Option<Duration>,
+        /// A 429 from an exhausted quota (it names the limit), as opposed to one that says
+        /// nothing about the caller's rate.
+        quota: bool,
         error: GraphError,
     },
     Failed(GraphError),
@@ -79,6 +82,7 @@ pub(crate) fn single_request(session: &Session, item: &Pending) -> PreparedReque
 pub(crate) fn single_result(request: &PreparedRequest, response: RawResponse) -> ItemResult {
     let status = response.status;
     let retry_after = retry_after(&response.headers);
+    let quota = names_a_quota(&response.headers);
     match interpret_revocation(request, response) {
         Ok(outcome) => ItemResult::Done(ItemOutcome {
             value: outcome.value,
@@ -86,7 +90,7 @@ pub(crate) fn single_result(request: &PreparedRequest, response: RawResponse) ->
             request_id: outcome.request_id,
             client_request_id: Some(outcome.client_request_id),
         }),
-        Err(error) => retry_or_fail(status, retry_after, error),
+        Err(error) => retry_or_fail(status, retry_after, quota, error),
     }
 }
 
@@ -132,7 +136,12 @@ fn batch_item_results(
                     find_header(&response.headers, "request-id").map(str::to_owned),
                     item.client_request_id.clone(),
                 );
-                retry_or_fail(response.status, retry_after(&response.headers), error)
+                retry_or_fail(
+                    response.status,
+                    retry_after(&response.headers),
+                    names_a_quota(&response.headers),
+                    error,
+                )
             })
             .collect();
     }
@@ -162,6 +171,7 @@ fn batch_item_results(
             None => ItemResult::Retry {
                 class: RetryClass::Transient,
                 retry_after: None,
+                quota: false,
                 error: GraphError::new(
                     ErrorKind::Network,
                     "Graph's batch answer did not include this request (or was not valid JSON)",
@@ -200,18 +210,37 @@ fn item_result(
         request_id,
         client_request_id,
     );
-    retry_or_fail(answer.status, retry_after(&headers), error)
+    retry_or_fail(
+        answer.status,
+        retry_after(&headers),
+        names_a_quota(&headers),
+        error,
+    )
 }
 
-fn retry_or_fail(status: u16, retry_after: Option<Duration>, error: GraphError) -> ItemResult {
+fn retry_or_fail(
+    status: u16,
+    retry_after: Option<Duration>,
+    quota: bool,
+    error: GraphError,
+) -> ItemResult {
     match classify_status(status) {
         RetryClass::Final => ItemResult::Failed(error),
         class => ItemResult::Retry {
             class,
             retry_after,
+            quota: quota && class == RetryClass::Throttled,
             error,
         },
     }
+}
+
+/// Whether a 429 comes from one of Entra's quotas: those name the limit and the reason
+/// (`x-ms-throttle-scope: Tenant_Application/Write/<app>/<tenant>`,
+/// `x-ms-throttle-information: WriteLimitExceeded`). Other 429s carry only `Retry-After`.
+fn names_a_quota(headers: &[(String, String)]) -> bool {
+    find_header(headers, "x-ms-throttle-scope").is_some()
+        || find_header(headers, "x-ms-throttle-information").is_some()
 }
 
 fn retry_after(headers: &[(String, String)]) -> Option<Duration> {

@@ -83,6 +83,13 @@ impl CompletionQueue {
         self.finished.load(Ordering::Acquire) && self.items.lock().is_empty()
     }
 
+    /// Returns what is there now, without waiting.
+    pub(crate) fn take_now(&self, max_items: usize) -> Vec<Completion> {
+        let mut items = self.items.lock();
+        let count = items.len().min(max_items.max(1));
+        items.drain(..count).collect()
+    }
+
     /// Returns what is there; if nothing, waits up to `max_wait` for something.
     pub(crate) async fn take(&self, max_wait: Duration, max_items: usize) -> Vec<Completion> {
         let deadline = tokio::time::Instant::now() + max_wait;

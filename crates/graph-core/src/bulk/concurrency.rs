@@ -30,10 +30,11 @@ impl Concurrency {
         self.limit = (self.limit + 1.0 / self.limit).min(self.max);
     }
 
-    /// Graph reported how much of the quota is used.
+    /// Graph reported how much of the quota is used. Near the limit, what is already in
+    /// flight may be all the quota has left: one request at a time until it says more.
     pub(crate) fn on_limit_percentage(&mut self, used: f64) {
         if used >= NEAR_LIMIT {
-            self.limit = (self.limit * 0.8).max(1.0);
+            self.limit = 1.0;
         }
     }
 
@@ -85,6 +86,6 @@ mod tests {
         concurrency.on_limit_percentage(0.5);
         assert_eq!(concurrency.limit(), 10);
         concurrency.on_limit_percentage(0.95);
-        assert_eq!(concurrency.limit(), 8);
+        assert_eq!(concurrency.limit(), 1);
     }
 }

@@ -5,15 +5,18 @@
 //! any order. Inside, a dispatcher sends ready items as JSON batches (up to 20 per
 //! `$batch`, a lone item as a plain POST), with a number of requests in flight that adapts
 //! to Graph's signals ([`concurrency`]): it grows while answers are clean, shrinks on
-//! throttling or when `x-ms-throttle-limit-percentage` says the quota is nearly used, and
-//! everything pauses until the `Retry-After` of a 429 has passed. Throttled items wait
-//! without spending retries, within `RetriesTimeLimit`; 503/504 and broken connections
-//! spend `MaxRetry`. Cancelling stops all sending at once.
+//! throttling or when `x-ms-throttle-limit-percentage` says the quota is nearly used. Once a
+//! quota 429 shows the quota is exhausted, items are paced at the quota's measured refill
+//! rate ([`pacer`]), and everything pauses until that 429's `Retry-After` has passed; other
+//! 429s only delay their own items. Throttled items wait without spending retries, within
+//! `RetriesTimeLimit`; 503/504 and broken connections spend `MaxRetry`. Cancelling stops
+//! all sending at once.
 
 mod batch;
 mod completion;
 mod concurrency;
 mod dispatcher;
+mod pacer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -179,8 +182,14 @@ impl BulkRun {
 
     /// Waits up to `max_wait` for completions and returns at most `max_items` of them.
     pub fn poll(&self, max_wait: Duration, max_items: usize) -> Result<Poll, GraphError> {
-        let completions = Arc::clone(&self.completions);
-        let items = runtime()?.block_on(async move { completions.take(max_wait, max_items).await });
+        let items = if max_wait.is_zero() {
+            // The cmdlet polls without waiting after every piped user: a trip through the
+            // runtime's timer would cost it a millisecond each time, and cap the pipeline there.
+            self.completions.take_now(max_items)
+        } else {
+            let completions = Arc::clone(&self.completions);
+            runtime()?.block_on(async move { completions.take(max_wait, max_items).await })
+        };
         Ok(Poll {
             finished: self.completions.is_finished(),
             cancelled: self.cancel.is_cancelled(),

@@ -76,18 +76,19 @@ impl LimitName {
         }
     }
 
-    /// `x-ms-throttle-scope` when this limit refuses a request of `app` in `tenant`.
+    /// `x-ms-throttle-scope` when this limit refuses a request of `app` in `tenant`. Graph's
+    /// format is `<Scope>/<Limit>/<ApplicationId>/<TenantId>`, every part present, with
+    /// `Limit` one of `Read`, `Write` or `ReadWrite` (resource units and requests count every
+    /// request, so they are `ReadWrite`).
     pub fn scope(self, app: &str, tenant: &str) -> String {
-        match self {
-            LimitName::AppTenantResourceUnits => {
-                format!("Tenant_Application/ResourceUnit/{app}/{tenant}")
-            }
-            LimitName::AppTenantWrites => format!("Tenant_Application/Write/{app}/{tenant}"),
-            LimitName::TenantWrites => format!("Tenant/Write/{tenant}"),
-            LimitName::AppResourceUnits => format!("Application/ResourceUnit/{app}"),
-            LimitName::AppWrites => format!("Application/Write/{app}"),
-            LimitName::AppRequests => format!("Application/Request/{app}"),
-        }
+        let (scope, limit) = match self {
+            LimitName::AppTenantResourceUnits => ("Tenant_Application", "ReadWrite"),
+            LimitName::AppTenantWrites => ("Tenant_Application", "Write"),
+            LimitName::TenantWrites => ("Tenant", "Write"),
+            LimitName::AppResourceUnits | LimitName::AppRequests => ("Application", "ReadWrite"),
+            LimitName::AppWrites => ("Application", "Write"),
+        };
+        format!("{scope}/{limit}/{app}/{tenant}")
     }
 
     /// The bucket key: which requests share this limit.
