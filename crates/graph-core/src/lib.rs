@@ -12,6 +12,7 @@
 pub mod address;
 pub mod auth;
 pub mod bulk;
+pub mod delegated_session;
 pub mod environment;
 pub mod error;
 pub mod exchange;
@@ -30,6 +31,7 @@ mod send;
 mod user_agent;
 
 pub use address::UserId;
+pub use delegated_session::{DelegatedSignInConfig, DeviceCodeSignIn};
 pub use environment::{Environment, EnvironmentRegistry};
 pub use error::{ErrorKind, GraphError, ServiceDetail};
 pub use exchange::{Exchange, PreparedRequest, RawResponse};
@@ -37,6 +39,6 @@ pub use proxy::ProxyConfig;
 pub use request_context::RequestContext;
 pub use request_options::RequestOptions;
 pub use revoke::{RevocationOutcome, interpret_revocation};
-pub use session::{AppSignInConfig, Session, SessionConfig};
+pub use session::{AppSignInConfig, ContextScope, Session, SessionConfig};
 pub use token::AccessToken;
 pub use tokio_util::sync::CancellationToken;

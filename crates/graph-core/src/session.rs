@@ -6,7 +6,7 @@
 //! The credential and its tokens live in the session's [`TokenProvider`]; `send` asks it for
 //! the `Authorization` header of every request.
 //!
-//! Not handled yet: delegated sign-in (device code), a persistent token cache.
+//! Delegated sign-in (device code, the CurrentUser cache) lives in [`crate::delegated_session`].
 
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +75,24 @@ impl AppSignInConfig {
     }
 }
 
-fn default_environment() -> String {
+/// Where a context lives: this process only, or also the user's token cache on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContextScope {
+    #[default]
+    Process,
+    CurrentUser,
+}
+
+impl ContextScope {
+    pub fn name(self) -> &'static str {
+        match self {
+            ContextScope::Process => "Process",
+            ContextScope::CurrentUser => "CurrentUser",
+        }
+    }
+}
+
+pub(crate) fn default_environment() -> String {
     "Global".to_owned()
 }
 
@@ -100,6 +117,7 @@ pub struct Session {
     pub(crate) environment: Environment,
     pub(crate) provider: TokenProvider,
     pub(crate) clients: HttpClients,
+    pub(crate) context_scope: ContextScope,
 }
 
 impl Session {
@@ -115,6 +133,7 @@ impl Session {
             provider: TokenProvider::with_access_token(token, environment.clone()),
             environment,
             clients,
+            context_scope: ContextScope::Process,
         })
     }
 
@@ -215,6 +234,7 @@ impl Session {
             environment,
             provider,
             clients,
+            context_scope: ContextScope::Process,
         })
     }
 
@@ -233,7 +253,7 @@ impl Session {
             environment: self.environment.name.clone(),
             auth_type: credential.auth_type(),
             token_credential_type: credential.token_credential_type(),
-            context_scope: "Process",
+            context_scope: self.context_scope.name(),
             certificate_thumbprint: credential.certificate_thumbprint(),
             managed_identity_id: credential.managed_identity_id(),
             claims,
@@ -242,6 +262,13 @@ impl Session {
 
     pub fn environment(&self) -> &Environment {
         &self.environment
+    }
+
+    /// Signs out: a delegated sign-in forgets its refresh token, in the token cache too.
+    pub fn forget(&self) {
+        if let Some(grant) = self.provider.credential().delegated() {
+            grant.forget();
+        }
     }
 }
 

@@ -8,23 +8,35 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Graph.Beta.PowerShell.Native;
 using Microsoft.Graph.Beta.PowerShell.Runtime;
+using Microsoft.Graph.PowerShell.Authentication;
 
 namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 {
     /// <summary>
     /// <para type="synopsis">Signs in to Microsoft Graph for the cmdlets of this module.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Connect, "MgGraph", DefaultParameterSetName = AccessTokenParameterSet)]
+    [Cmdlet(VerbsCommunications.Connect, "MgGraph", DefaultParameterSetName = UserParameterSet)]
     [Alias("Connect-Graph")]
     public sealed class ConnectMgGraph : PSCmdlet
     {
         #region Parameters
 
+        private const string UserParameterSet = "UserParameterSet";
         private const string AccessTokenParameterSet = "AccessTokenParameterSet";
         private const string AppSecretCredentialParameterSet = "AppSecretCredentialParameterSet";
         private const string AppCertificateParameterSet = "AppCertificateParameterSet";
         private const string EnvironmentVariableParameterSet = "EnvironmentVariableParameterSet";
         private const string IdentityParameterSet = "IdentityParameterSet";
+
+        /// <summary>Delegated permissions to ask for, e.g. User.RevokeSessions.All; signs in as a user with the device code flow.</summary>
+        [Parameter(ParameterSetName = UserParameterSet, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string[]? Scopes { get; set; }
+
+        /// <summary>Signs in as a user with the device code flow (the only interactive way this module offers).</summary>
+        [Parameter(ParameterSetName = UserParameterSet)]
+        [Alias("UseDeviceAuthentication", "DeviceCode", "DeviceAuth", "Device")]
+        public SwitchParameter UseDeviceCode { get; set; }
 
         /// <summary>An access token for Microsoft Graph obtained elsewhere, without the "Bearer " prefix.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AccessTokenParameterSet)]
@@ -33,6 +45,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// <summary>The application (client) id of the app registration to sign in as; with -Identity, the client id of a user-assigned managed identity.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AppCertificateParameterSet)]
         [Parameter(ParameterSetName = IdentityParameterSet)]
+        [Parameter(ParameterSetName = UserParameterSet)]
         [Alias("AppId", "ApplicationId")]
         [ValidateNotNullOrEmpty]
         public string? ClientId { get; set; }
@@ -40,6 +53,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// <summary>The tenant to sign in to: its id (a GUID) or a verified domain such as contoso.onmicrosoft.com.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AppCertificateParameterSet)]
         [Parameter(Mandatory = true, ParameterSetName = AppSecretCredentialParameterSet)]
+        [Parameter(ParameterSetName = UserParameterSet)]
         [Alias("Audience", "Tenant")]
         [ValidateNotNullOrEmpty]
         public string? TenantId { get; set; }
@@ -89,6 +103,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         [Parameter]
         [ValidateRange(1, 86400)]
         public double ClientTimeout { get; set; } = 300;
+
+        /// <summary>Process keeps the context in this process only; CurrentUser (the default for delegated sign-in) also keeps it in the user's token cache.</summary>
+        [Parameter]
+        public ContextScope ContextScope { get; set; }
 
         /// <summary>Does not print the welcome message.</summary>
         [Parameter]
@@ -155,6 +173,16 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 
         private (SessionHandle Session, ContextInfo Context) SignIn()
         {
+            if (ParameterSetName == UserParameterSet)
+            {
+                return SignInAsUser();
+            }
+
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(ContextScope)) && ContextScope == ContextScope.CurrentUser)
+            {
+                WriteWarning("Only delegated sign-ins (-Scopes) are kept in the CurrentUser token cache; this context stays in this process.");
+            }
+
             if (ParameterSetName == AccessTokenParameterSet)
             {
                 SessionConfig session = new() { Environment = Environment, HostDescription = HostDescription() };
@@ -182,6 +210,37 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                     }
                 default:
                     return FromEnvironmentVariables(config);
+            }
+        }
+
+        /// <summary>
+        /// Delegated sign-in with the device code flow. Entra's message is written as a warning, on
+        /// the pipeline thread, before the wait: the official module prints it to the console, and a
+        /// warning is just as visible there, but also reaches hosts without a console (VS Code,
+        /// remoting, Automation job streams) and can be redirected (3>&amp;1) by wrappers, while it never
+        /// ends up in the output a script assigns to a variable.
+        /// </summary>
+        private (SessionHandle Session, ContextInfo Context) SignInAsUser()
+        {
+            DelegatedSignInConfig config = new()
+            {
+                Environment = Environment,
+                HostDescription = HostDescription(),
+                ClientId = ClientId,
+                TenantId = TenantId,
+                Scopes = Scopes?.ToList() ?? new(),
+                ContextScope = MyInvocation.BoundParameters.ContainsKey(nameof(ContextScope)) ? ContextScope.ToString() : null,
+            };
+            if (!UseDeviceCode)
+            {
+                WriteVerbose("Interactive browser sign-in is not available in this module: signing in with a device code.");
+            }
+
+            (DeviceCodeHandle pending, DeviceCodePrompt prompt) = GraphCore.StartDeviceCode(config, _cancel);
+            using (pending)
+            {
+                WriteWarning(prompt.Message);
+                return GraphCore.CompleteDeviceCode(pending, _cancel);
             }
         }
 
@@ -312,6 +371,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             return error.Kind switch
             {
                 "Authentication" when ParameterSetName == AccessTokenParameterSet => "InvalidAccessToken",
+                "Authentication" when ParameterSetName == UserParameterSet => "DeviceCodeSignInFailed",
                 "Authentication" => "AuthenticationFailed",
                 "Network" or "Timeout" when ParameterSetName == IdentityParameterSet => "ManagedIdentityUnavailable",
                 "Network" or "Timeout" => "AuthorityUnreachable",

@@ -39,6 +39,37 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string? ImdsHost { get; set; }
     }
 
+    /// <summary>Settings sent to Rust for delegated sign-in (device code, token cache); serialized camelCase.</summary>
+    internal sealed class DelegatedSignInConfig
+    {
+        public string Environment { get; set; } = "Global";
+
+        public string? HostDescription { get; set; }
+
+        /// <summary>The public client app; null means Microsoft Graph Command Line Tools.</summary>
+        public string? ClientId { get; set; }
+
+        /// <summary>Tenant id or domain; null means common.</summary>
+        public string? TenantId { get; set; }
+
+        public List<string> Scopes { get; set; } = new();
+
+        /// <summary>Process or CurrentUser; null means CurrentUser.</summary>
+        public string? ContextScope { get; set; }
+    }
+
+    /// <summary>What Entra asks the user to do to finish a device code sign-in.</summary>
+    internal sealed class DeviceCodePrompt
+    {
+        public string Message { get; set; } = string.Empty;
+
+        public string UserCode { get; set; } = string.Empty;
+
+        public string VerificationUri { get; set; } = string.Empty;
+
+        public long ExpiresIn { get; set; }
+    }
+
     /// <summary>Retry and timeout settings of the process (serialized camelCase).</summary>
     internal sealed class RequestContextInfo
     {

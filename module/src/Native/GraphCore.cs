@@ -13,7 +13,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     internal static unsafe class GraphCore
     {
         /// <summary>Must equal <c>GRAPH_ABI_VERSION</c> in crates/graph-ffi/src/status.rs.</summary>
-        internal const uint ExpectedAbiVersion = 5;
+        internal const uint ExpectedAbiVersion = 6;
 
         // Strict: a string with a lone surrogate must not silently become a different id.
         private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -95,6 +95,47 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
                 return (new SessionHandle(session), context);
             }
+        }
+
+        /// <summary>Asks Entra for a device code (delegated sign-in); the prompt says what the user must do.</summary>
+        internal static (DeviceCodeHandle Pending, DeviceCodePrompt Prompt) StartDeviceCode(DelegatedSignInConfig config, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
+            using HandleLease cancelLease = new(cancel);
+            fixed (byte* configPointer = configJson)
+            {
+                GraphDeviceCode* pending = null;
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_device_code_start(
+                    configPointer, (nuint)configJson.Length, (GraphCancel*)cancelLease.Pointer, &pending, &buffer);
+                DeviceCodePrompt prompt = NativeResult.TakeOrThrow<DeviceCodePrompt>(status, buffer);
+                return (new DeviceCodeHandle(pending), prompt);
+            }
+        }
+
+        /// <summary>Waits until the user signed in with the device code; <paramref name="cancel"/> (Ctrl+C) stops the wait.</summary>
+        internal static (SessionHandle Session, ContextInfo Context) CompleteDeviceCode(DeviceCodeHandle pending, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            using HandleLease pendingLease = new(pending);
+            using HandleLease cancelLease = new(cancel);
+            GraphSession* session = null;
+            GraphBuffer buffer = default;
+            GraphStatus status = NativeMethods.graph_device_code_complete(
+                (GraphDeviceCode*)pendingLease.Pointer, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
+            ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
+            return (new SessionHandle(session), context);
+        }
+
+        /// <summary>Signs a session out: a delegated sign-in forgets its refresh token, on disk too.</summary>
+        internal static void ForgetSession(SessionHandle session)
+        {
+            EnsureCompatible();
+            using HandleLease lease = new(session);
+            GraphBuffer buffer = default;
+            GraphStatus status = NativeMethods.graph_session_forget((GraphSession*)lease.Pointer, &buffer);
+            NativeResult.TakeOrThrow<Empty>(status, buffer);
         }
 
         internal static ContextInfo Context(SessionHandle session)

@@ -111,6 +111,16 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         internal static extern GraphStatus graph_session_context(GraphSession* session, GraphBuffer* @out);
 
         /// <summary>
+        ///  Signs a session out: a delegated sign-in forgets its refresh token, in the CurrentUser
+        ///  token cache too. The handle stays valid until [`graph_session_free`].
+        ///
+        ///  # Safety
+        ///  `session` must be null or a live handle; `out` must be null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_session_forget", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_session_forget(GraphSession* session, GraphBuffer* @out);
+
+        /// <summary>
         ///  Frees a session. Null is harmless.
         ///
         ///  # Safety
@@ -152,6 +162,38 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_session_open_with_managed_identity", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern GraphStatus graph_session_open_with_managed_identity(byte* config, nuint config_len, byte* identity_header, nuint identity_header_len, GraphCancel* cancel, GraphSession** session_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Asks Entra for a device code. `config` is a JSON `DelegatedSignInConfig` (`environment`,
+        ///  `clientId`, `tenantId`, `scopes`, `contextScope`). On success `*pending_out` receives the
+        ///  handle and `out` `{message, userCode, verificationUri, expiresIn}`.
+        ///
+        ///  # Safety
+        ///  `config` null with length 0 or that many readable bytes; `cancel` null or a live handle;
+        ///  `pending_out` and `out` null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_device_code_start", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_device_code_start(byte* config, nuint config_len, GraphCancel* cancel, GraphDeviceCode** pending_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Waits for the user to sign in with the code, polling Entra; returns when they did (session
+        ///  in `*session_out`, context in `out`), refused, the code expired, or `cancel` fired.
+        ///
+        ///  # Safety
+        ///  `pending` null or a live handle; `cancel` null or a live handle; `session_out` and `out`
+        ///  null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_device_code_complete", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_device_code_complete(GraphDeviceCode* pending, GraphCancel* cancel, GraphSession** session_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Frees a pending device code. Null is harmless.
+        ///
+        ///  # Safety
+        ///  `pending` null or a handle from [`graph_device_code_start`], not freed before, not in use.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_device_code_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void graph_device_code_free(GraphDeviceCode* pending);
 
         /// <summary>
         ///  Invalidates all refresh tokens of one user and writes the `RevocationOutcome` as JSON.
@@ -298,6 +340,14 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct GraphSession
+    {
+    }
+
+    /// <summary>
+    ///  Opaque pending device code sign-in.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct GraphDeviceCode
     {
     }
 

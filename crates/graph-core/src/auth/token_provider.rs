@@ -7,6 +7,7 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use super::credential::Credential;
+use super::delegated;
 use super::managed_identity;
 use super::token_endpoint::{self, IssuedToken};
 use crate::environment::Environment;
@@ -28,6 +29,9 @@ async fn acquire(
         } => {
             let direct = managed_identity::direct_client()?;
             managed_identity::acquire(&direct, endpoint, client_id.as_deref(), environment).await
+        }
+        Credential::Delegated { app, grant } => {
+            delegated::refresh(http, environment, app, grant).await
         }
         _ => token_endpoint::client_credentials(http, environment, credential).await,
     }
@@ -55,6 +59,21 @@ impl TokenProvider {
                 expires_at,
                 refresh_at: i64::MAX,
             }),
+            claims: SyncMutex::new(claims),
+        }
+    }
+
+    /// A provider for a token already obtained for `credential` (device code, token cache).
+    pub fn with_issued(
+        credential: Credential,
+        environment: Environment,
+        issued: IssuedToken,
+    ) -> TokenProvider {
+        let claims = issued.token.claims().clone();
+        TokenProvider {
+            credential,
+            environment,
+            current: Mutex::new(issued),
             claims: SyncMutex::new(claims),
         }
     }
