@@ -7,6 +7,7 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModuleManifestPath) -Force
     # Never the real user's token cache.
+    $script:PreviousDataDir = $env:GRAPH_BETA_DATA_DIR
     $script:DataDir = Join-Path ([System.IO.Path]::GetTempPath()) "graph-devicecode-$([guid]::NewGuid().ToString('n'))"
     $env:GRAPH_BETA_DATA_DIR = $DataDir
     $script:Mock = Start-GraphMock
@@ -27,14 +28,14 @@ BeforeAll {
 
     function script:Connect-Device {
         param([string[]] $Scopes = @('User.RevokeSessions.All'))
-        Connect-MgGraph -Environment Mock -Scopes $Scopes -UseDeviceCode -TenantId $TenantId -ContextScope Process -NoWelcome 3>&1
+        Connect-MgGraph -Environment Mock -Scopes $Scopes -UseDeviceCode -TenantId $TenantId -ContextScope Process -NoWelcome 6>&1
     }
 }
 
 AfterAll {
     Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
     Stop-GraphMock $script:Mock
-    Remove-Item Env:GRAPH_BETA_DATA_DIR -ErrorAction SilentlyContinue
+    $env:GRAPH_BETA_DATA_DIR = $script:PreviousDataDir
     Remove-Item $script:DataDir -Recurse -Force -ErrorAction SilentlyContinue
 }
 
@@ -47,10 +48,11 @@ Describe 'Connect-MgGraph -Scopes -UseDeviceCode' -Tag CI {
 
     It 'shows Entra''s message, polls through pending answers, signs in as the user and revokes' {
         Set-DeviceScript -Pending 2
-        $warnings = @(Connect-Device)
-        $warnings.Count | Should -Be 1
-        $warnings[0] | Should -BeOfType [System.Management.Automation.WarningRecord]
-        $warnings[0].Message | Should -Match 'https://microsoft.com/devicelogin and enter the code [A-Z0-9]{9}'
+        $shown = @(Connect-Device)
+        $shown.Count | Should -Be 1
+        $shown[0] | Should -BeOfType [System.Management.Automation.InformationRecord]
+        $shown[0].Tags | Should -Contain 'PSHOST'
+        "$($shown[0].MessageData)" | Should -Match 'https://microsoft.com/devicelogin and enter the code [A-Z0-9]{9}'
         $context = Get-MgContext
         $context.AuthType | Should -Be 'Delegated'
         $context.TokenCredentialType | Should -Be 'DeviceCode'
@@ -67,7 +69,7 @@ Describe 'Connect-MgGraph -Scopes -UseDeviceCode' -Tag CI {
     It 'uses the Microsoft Graph Command Line Tools app and the common tenant by default, and asks for offline_access' {
         Set-DeviceScript
         Clear-MockRequests $Mock
-        Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -ContextScope Process -NoWelcome -WarningAction SilentlyContinue
+        Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -ContextScope Process -NoWelcome 6>$null
         $request = Get-MockRequests $Mock | ForEach-Object { $_ } | Where-Object { $_.rawPath -like '*/oauth2/v2.0/devicecode' } | Select-Object -First 1
         $request.rawPath | Should -Be '/common/oauth2/v2.0/devicecode'
         $form = [System.Web.HttpUtility]::ParseQueryString($request.body)
@@ -119,6 +121,13 @@ Describe 'Connect-MgGraph -Scopes -UseDeviceCode' -Tag CI {
         $before = Get-TokenRequests 'refresh_token'
         Invoke-MgBetaInvalidateAllUserRefreshToken -UserId $User.Id -ErrorAction SilentlyContinue | Out-Null
         Get-TokenRequests 'refresh_token' | Should -Be $before
+    }
+
+    It 'shows the message without prompting under -Debug -Verbose (a warning would ask to continue)' {
+        Set-DeviceScript
+        $all = Connect-MgGraph -Environment Mock -Scopes User.Read -TenantId $TenantId -ContextScope Process -NoWelcome -Debug -Verbose *>&1 | Out-String
+        $all | Should -Match 'enter the code'
+        (Get-MgContext).AuthType | Should -Be 'Delegated'
     }
 
     It 'stops polling on Ctrl+C (pipeline stop)' {

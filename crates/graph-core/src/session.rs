@@ -108,6 +108,9 @@ pub struct SessionContext {
     pub certificate_thumbprint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_identity_id: Option<String>,
+    /// CurrentUser scope: where the sign-in is saved and how it is protected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_cache: Option<crate::auth::token_cache::TokenCacheStatus>,
     #[serde(flatten)]
     pub claims: TokenClaims,
 }
@@ -118,6 +121,8 @@ pub struct Session {
     pub(crate) provider: TokenProvider,
     pub(crate) clients: HttpClients,
     pub(crate) context_scope: ContextScope,
+    /// The CurrentUser token cache this session's sign-in is saved in.
+    pub(crate) token_cache: Option<std::sync::Arc<crate::auth::token_cache::TokenCache>>,
 }
 
 impl Session {
@@ -134,6 +139,7 @@ impl Session {
             environment,
             clients,
             context_scope: ContextScope::Process,
+            token_cache: None,
         })
     }
 
@@ -235,6 +241,7 @@ impl Session {
             provider,
             clients,
             context_scope: ContextScope::Process,
+            token_cache: None,
         })
     }
 
@@ -256,6 +263,7 @@ impl Session {
             context_scope: self.context_scope.name(),
             certificate_thumbprint: credential.certificate_thumbprint(),
             managed_identity_id: credential.managed_identity_id(),
+            token_cache: self.token_cache.as_ref().map(|cache| cache.status()),
             claims,
         }
     }

@@ -64,6 +64,7 @@ impl Fixture {
             tenant_id: None,
             scopes: vec!["User.RevokeSessions.All".into()],
             context_scope: Some(graph_core::ContextScope::Process),
+            cache: Default::default(),
         }
     }
 

@@ -3,7 +3,8 @@
 //! for the code and returns the message, `graph_device_code_complete` polls until the user
 //! signed in (or Ctrl+C signals `cancel`), `graph_device_code_free` drops the pending code.
 
-use graph_core::{DelegatedSignInConfig, DeviceCodeSignIn, GraphError};
+use graph_core::{DelegatedSignInConfig, DeviceCodeSignIn, GraphError, sign_in_from_cache};
+use serde::Serialize;
 
 use crate::boundary::{guard, guard_void};
 use crate::buffer::{GraphBuffer, input_str};
@@ -75,6 +76,49 @@ pub unsafe extern "C" fn graph_device_code_complete(
             })?;
             let session = pending.pending.complete(&token_of(cancel))?;
             Ok(publish(session, session_out))
+        })
+    }
+}
+
+/// The answer of [`graph_session_open_from_cache`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CachedSignInAnswer {
+    /// The context when the token cache had a usable sign-in; null otherwise.
+    context: Option<graph_core::session::SessionContext>,
+    notes: Vec<String>,
+}
+
+/// Signs in silently from the CurrentUser token cache (no device code). `config` as for
+/// [`graph_device_code_start`]. `out` receives `{context, notes}`: with a non-null `context`,
+/// `*session_out` holds the new session; with null, nothing usable was saved (or the scope is
+/// Process) and `*session_out` is left untouched.
+///
+/// # Safety
+/// As for [`graph_device_code_start`], with `session_out` instead of `pending_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn graph_session_open_from_cache(
+    config: *const u8,
+    config_len: usize,
+    cancel: *const GraphCancel,
+    session_out: *mut *mut GraphSession,
+    out: *mut GraphBuffer,
+) -> GraphStatus {
+    // SAFETY: forwarded contract.
+    unsafe {
+        guard(out, || {
+            if session_out.is_null() {
+                return Err(GraphError::invalid_argument(
+                    "session_out is a null pointer",
+                ));
+            }
+            let config = read_config(config, config_len)?;
+            let outcome = sign_in_from_cache(&config, &token_of(cancel))?;
+            let context = outcome.session.map(|session| publish(session, session_out));
+            Ok(CachedSignInAnswer {
+                context,
+                notes: outcome.notes,
+            })
         })
     }
 }

@@ -173,6 +173,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 
         private (SessionHandle Session, ContextInfo Context) SignIn()
         {
+            // A custom environment added in an earlier process must be known before it is looked up.
+            GraphCore.EnsureEnvironmentsLoaded();
             if (ParameterSetName == UserParameterSet)
             {
                 return SignInAsUser();
@@ -214,11 +216,12 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         }
 
         /// <summary>
-        /// Delegated sign-in with the device code flow. Entra's message is written as a warning, on
-        /// the pipeline thread, before the wait: the official module prints it to the console, and a
-        /// warning is just as visible there, but also reaches hosts without a console (VS Code,
-        /// remoting, Automation job streams) and can be redirected (3>&amp;1) by wrappers, while it never
-        /// ends up in the output a script assigns to a variable.
+        /// Delegated sign-in with the device code flow, from the token cache when it can. Entra's
+        /// message goes to the host, on the pipeline thread, before the wait: the official module
+        /// prints it to the console; a host information record (what Write-Host writes) shows there
+        /// just the same, also reaches hosts without a console (VS Code, remoting, job streams) and
+        /// transcripts, can be redirected (6>&amp;1) by wrappers, never lands in the output a script
+        /// assigns to a variable, and, unlike a warning, does not turn into a prompt under -Debug.
         /// </summary>
         private (SessionHandle Session, ContextInfo Context) SignInAsUser()
         {
@@ -231,6 +234,19 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 Scopes = Scopes?.ToList() ?? new(),
                 ContextScope = MyInvocation.BoundParameters.ContainsKey(nameof(ContextScope)) ? ContextScope.ToString() : null,
             };
+            (SessionHandle? cached, CachedSignInAnswer answer) = GraphCore.OpenFromCache(config, _cancel);
+            foreach (string note in answer.Notes)
+            {
+                WriteVerbose(note);
+            }
+
+            if (cached is not null && answer.Context is not null)
+            {
+                WriteVerbose($"Signed in silently from the token cache '{answer.Context.TokenCache?.Path}'.");
+                WarnIfUnencrypted(answer.Context);
+                return (cached, answer.Context);
+            }
+
             if (!UseDeviceCode)
             {
                 WriteVerbose("Interactive browser sign-in is not available in this module: signing in with a device code.");
@@ -239,8 +255,24 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             (DeviceCodeHandle pending, DeviceCodePrompt prompt) = GraphCore.StartDeviceCode(config, _cancel);
             using (pending)
             {
-                WriteWarning(prompt.Message);
-                return GraphCore.CompleteDeviceCode(pending, _cancel);
+                WriteInformation(new HostInformationMessage { Message = prompt.Message }, new[] { "PSHOST" });
+                (SessionHandle session, ContextInfo context) = GraphCore.CompleteDeviceCode(pending, _cancel);
+                foreach (string note in context.TokenCache?.Notes ?? new())
+                {
+                    WriteVerbose(note);
+                }
+
+                WarnIfUnencrypted(context);
+                return (session, context);
+            }
+        }
+
+        /// <summary>Once per Connect-MgGraph: says so when the saved sign-in is not encrypted at rest.</summary>
+        private void WarnIfUnencrypted(ContextInfo context)
+        {
+            if (context.TokenCache is { Encrypted: false } cache)
+            {
+                WriteWarning($"The token cache '{cache.Path}' is not encrypted ({cache.UnencryptedReason ?? "no key store is available"}): it is protected only by its file permissions (readable and writable by you alone). Use -ContextScope Process to keep the sign-in in this process only.");
             }
         }
 

@@ -59,7 +59,7 @@ impl DelegatedGrant {
     }
 
     /// Records a rotated refresh token (Entra may also answer without one: keep the old).
-    pub(crate) fn rotated(&self, refresh_token: Option<Zeroizing<String>>, issued: &IssuedToken) {
+    pub fn rotated(&self, refresh_token: Option<Zeroizing<String>>, issued: &IssuedToken) {
         let mut current = self.refresh_token.lock();
         if let Some(new) = refresh_token {
             *current = Some(new);

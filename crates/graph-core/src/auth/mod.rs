@@ -18,6 +18,7 @@ pub mod delegated;
 pub mod device_code;
 pub mod entra_errors;
 pub mod managed_identity;
+pub mod token_cache;
 pub mod token_endpoint;
 pub mod token_provider;
 

@@ -11,7 +11,7 @@ use super::delegated;
 use super::managed_identity;
 use super::token_endpoint::{self, IssuedToken};
 use crate::environment::Environment;
-use crate::error::GraphError;
+use crate::error::{ErrorKind, GraphError};
 use crate::session::unix_now;
 use crate::token::{AccessToken, TokenClaims};
 
@@ -112,6 +112,16 @@ impl TokenProvider {
     ) -> Result<Zeroizing<String>, GraphError> {
         let mut current = self.current.lock().await;
         let now = unix_now();
+        if !self.credential.can_refresh() && now >= current.expires_at {
+            // Sending it would only earn a 401: say what to do instead.
+            return Err(GraphError::new(
+                ErrorKind::Authentication,
+                format!(
+                    "the access token given to Connect-MgGraph expired {} seconds ago and cannot be renewed: get a new token and run Connect-MgGraph -AccessToken again",
+                    now - current.expires_at
+                ),
+            ));
+        }
         if now >= current.refresh_at && self.credential.can_refresh() {
             match self.renew(http).await {
                 Ok(issued) => self.replace(&mut current, issued),
