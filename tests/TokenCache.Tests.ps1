@@ -123,7 +123,8 @@ Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$Te
                 $text.Contains($secret) | Should -BeFalse -Because 'no secret may be written anywhere'
             }
         }
-        foreach ($text in $content) { $text | Should -Not -Match 'admin@contoso.com|eyJ' }
+        # Encrypted as a whole: not even the account shows ('@' is not a base64 character).
+        foreach ($text in $content) { $text | Should -Not -Match 'admin@contoso\.com' }
     }
 
     It 'survives two processes hammering it at once: both entries stay valid, no write is lost' {
@@ -211,6 +212,26 @@ Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$Te
             Invoke-MockControl $Mock POST devicecode @{ interval = 0 } | Out-Null
         }
         Test-Path (Join-Path $Dir 'token-cache.json') | Should -BeFalse
+    }
+
+    It 'refuses an unknown tenant naming AADSTS90002, and keeps no context and nothing on disk' {
+        $failure = { Connect-MgGraph -Environment Mock -Scopes User.Read -TenantId 'nowhere.example' -NoWelcome } |
+            Should -Throw -ErrorId 'DeviceCodeSignInFailed,*' -PassThru
+        $failure.CategoryInfo.Category | Should -Be 'AuthenticationError'
+        $failure.Exception.Message | Should -BeLike '*AADSTS90002*check -TenantId*'
+        Get-MgContext | Should -BeNullOrEmpty
+        Test-Path (Join-Path $Dir 'token-cache.json') | Should -BeFalse
+    }
+
+    It 'reports an unreachable authority naming it, and keeps no context and nothing on disk' {
+        Add-MgEnvironment -Name Unreachable -GraphEndpoint 'http://127.0.0.1:9' -AzureADEndpoint 'http://127.0.0.1:9' | Out-Null
+        $failure = { Connect-MgGraph -Environment Unreachable -Scopes User.Read -NoWelcome } |
+            Should -Throw -ErrorId 'AuthorityUnreachable,*' -PassThru
+        $failure.CategoryInfo.Category | Should -Be 'ConnectionError'
+        $failure.Exception.Message | Should -BeLike '*http://127.0.0.1:9/common/oauth2/v2.0/devicecode*'
+        Get-MgContext | Should -BeNullOrEmpty
+        Test-Path (Join-Path $Dir 'token-cache.json') | Should -BeFalse
+        Remove-MgEnvironment -Name Unreachable
     }
 
     It 'keeps -ContextScope Process sign-ins out of the file' {

@@ -76,7 +76,7 @@ fn connect() -> Connected {
     let name = format!("ffi-{}", server.addr().port());
     let request = json!({"name": name, "graphEndpoint": server.base_url(), "azureADEndpoint": server.base_url()}).to_string();
     // The environment is saved in the data folder: a temporary one, never the user's.
-    let data_dir = std::env::temp_dir().join(format!("graph-ffi-abi-{}", server.addr().port()));
+    let data_dir = std::env::temp_dir().join("graph-ffi-abi-tests");
     let settings = json!({"dataDir": data_dir}).to_string();
     let mut out = GraphBuffer::EMPTY;
     // SAFETY: valid pointers for the call.

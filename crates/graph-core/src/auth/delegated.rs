@@ -28,8 +28,12 @@ pub trait GrantStore: Send + Sync {
     /// Records a new refresh token and access token. Failures are the store's to report;
     /// the sign-in itself goes on in memory.
     fn save(&self, refresh_token: &str, issued: &IssuedToken);
-    /// Forgets the persisted sign-in (revoked refresh token, Disconnect-MgGraph).
+    /// Forgets the persisted sign-in (Disconnect-MgGraph).
     fn forget(&self);
+    /// Entra refused `refused`: when the store holds a different (newer) refresh token, saved by
+    /// another process that redeemed ours first, that one is returned to retry with; otherwise
+    /// the persisted sign-in is forgotten and `None` returned.
+    fn refused(&self, refused: &str) -> Option<Zeroizing<String>>;
 }
 
 /// A signed-in user's grant: which scopes, and the refresh token to renew them with.
@@ -160,35 +164,45 @@ pub async fn refresh(
     grant: &DelegatedGrant,
 ) -> Result<IssuedToken, GraphError> {
     let url = token_url(environment, &app.tenant_id);
-    let body = {
-        let current = grant.refresh_token.lock();
-        let Some(refresh_token) = current.as_ref() else {
-            // Already refused once: do not ask Entra again.
-            return Err(sign_in_again(None));
+    // A second attempt only with a refresh token another process saved meanwhile.
+    for attempt in 0..2 {
+        let used = {
+            let current = grant.refresh_token.lock();
+            let Some(refresh_token) = current.as_ref() else {
+                // Already refused: do not ask Entra again.
+                return Err(sign_in_again(None));
+            };
+            refresh_token.clone()
         };
         let mut form = Zeroizing::new(String::new());
         append(&mut form, "client_id", &app.client_id);
         append(&mut form, "grant_type", "refresh_token");
-        append(&mut form, "refresh_token", refresh_token);
+        append(&mut form, "refresh_token", &used);
         append(
             &mut form,
             "scope",
             &scope_parameter(environment, &grant.scopes),
         );
-        form.as_bytes().to_vec()
-    };
-    let answer = token_endpoint::exchange(http, &url, body).await?;
-    if !answer.is_success() {
-        let error = answer.refusal("the saved sign-in");
-        if entra_errors::oauth_error(&answer.body).as_deref() == Some("invalid_grant") {
-            grant.forget();
-            return Err(sign_in_again(Some(&error)));
+        let answer = token_endpoint::exchange(http, &url, form.as_bytes().to_vec()).await?;
+        if answer.is_success() {
+            let granted = token_endpoint::read_tokens(&answer, &url)?;
+            grant.rotated(granted.refresh_token, &granted.issued);
+            return Ok(granted.issued);
         }
-        return Err(error);
+        let error = answer.refusal("the saved sign-in");
+        if entra_errors::oauth_error(&answer.body).as_deref() != Some("invalid_grant") {
+            return Err(error);
+        }
+        let newer = grant.store.as_ref().and_then(|store| store.refused(&used));
+        match newer {
+            Some(newer) if attempt == 0 => *grant.refresh_token.lock() = Some(newer),
+            _ => {
+                *grant.refresh_token.lock() = None;
+                return Err(sign_in_again(Some(&error)));
+            }
+        }
     }
-    let granted = token_endpoint::read_tokens(&answer, &url)?;
-    grant.rotated(granted.refresh_token, &granted.issued);
-    Ok(granted.issued)
+    Err(sign_in_again(None))
 }
 
 #[cfg(test)]

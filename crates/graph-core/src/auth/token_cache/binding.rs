@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
 use super::{CacheKey, TokenCache};
 use crate::auth::delegated::GrantStore;
 use crate::auth::token_endpoint::IssuedToken;
@@ -28,5 +30,9 @@ impl GrantStore for CacheBinding {
 
     fn forget(&self) {
         let _ = self.cache.remove(&self.key);
+    }
+
+    fn refused(&self, refused: &str) -> Option<Zeroizing<String>> {
+        self.cache.refused(&self.key, refused).ok().flatten()
     }
 }

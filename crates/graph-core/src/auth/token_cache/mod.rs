@@ -222,6 +222,28 @@ impl TokenCache {
         self.write(&lock, &document, data_key)
     }
 
+    /// Entra refused `refused` for `key`: a different refresh token saved there meanwhile (by a
+    /// process that redeemed the same one first) is returned; otherwise the entry is removed.
+    pub fn refused(
+        &self,
+        key: &CacheKey,
+        refused: &str,
+    ) -> Result<Option<Zeroizing<String>>, GraphError> {
+        let lock = self.files.lock()?;
+        let (mut document, data_key) = self.read(&lock)?;
+        if let Some(entry) = document.entries.iter().find(|entry| key.is(entry))
+            && entry.refresh_token != refused
+        {
+            return Ok(Some(Zeroizing::new(entry.refresh_token.clone())));
+        }
+        let before = document.entries.len();
+        document.entries.retain(|entry| !key.is(entry));
+        if document.entries.len() != before {
+            self.write(&lock, &document, data_key)?;
+        }
+        Ok(None)
+    }
+
     /// How the cache is protected, and the notes gathered since the last call.
     pub fn status(&self) -> TokenCacheStatus {
         let mut state = self.state.lock();
@@ -388,6 +410,22 @@ mod tests {
         assert!(cache.find(&key(&[])).expect("read").is_none());
         cache.remove(&key(&["A", "B"])).expect("removed");
         assert!(!cache.path().exists(), "an empty cache leaves no file");
+        std::fs::remove_dir_all(dir).expect("cleaned");
+    }
+
+    #[test]
+    fn a_refused_refresh_token_yields_a_newer_one_or_removes_the_entry() {
+        let dir = temp_dir();
+        let cache = TokenCache::at(dir.clone(), None);
+        let key = key(&["A"]);
+        // Another process redeemed rt-1 first and saved rt-2: retry with rt-2.
+        cache.save(&key, None, "rt-2", None).expect("saved");
+        let newer = cache.refused(&key, "rt-1").expect("read");
+        assert_eq!(newer.as_deref().map(String::as_str), Some("rt-2"));
+        assert!(cache.find(&key).expect("read").is_some(), "kept");
+        // rt-2 itself refused: the sign-in is gone.
+        assert!(cache.refused(&key, "rt-2").expect("read").is_none());
+        assert!(cache.find(&key).expect("read").is_none(), "removed");
         std::fs::remove_dir_all(dir).expect("cleaned");
     }
 
