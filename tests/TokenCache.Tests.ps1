@@ -25,6 +25,41 @@ BeforeAll {
         $dir
     }
 
+    if ($IsLinux -and -not ('GraphTests.KernelKeys' -as [type])) {
+        Add-Type -TypeDefinition @'
+using System.Runtime.InteropServices;
+namespace GraphTests
+{
+    public static class KernelKeys
+    {
+        [DllImport("libc", EntryPoint = "syscall")]
+        private static extern long Search(long number, long operation, long keyring, [MarshalAs(UnmanagedType.LPUTF8Str)] string type, [MarshalAs(UnmanagedType.LPUTF8Str)] string description, long destination);
+
+        [DllImport("libc", EntryPoint = "syscall")]
+        private static extern long Invalidate(long number, long operation, long key);
+
+        // keyctl(KEYCTL_SEARCH, session keyring (which links the persistent one), "user", description) then KEYCTL_INVALIDATE.
+        public static bool Remove(string description)
+        {
+            long keyctl = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 219 : 250;
+            long key = Search(keyctl, 10, -3, "user", description, 0);
+            return key > 0 && Invalidate(keyctl, 21, key) == 0;
+        }
+    }
+}
+'@
+    }
+
+    function script:Remove-CacheKey([string] $Folder) {
+        # The module deletes a cache's key from the kernel key store when the cache empties;
+        # a test that leaves entries behind removes the key itself, so no test run leaves keys
+        # in the user's key store.
+        $file = Join-Path $Folder 'token-cache.json'
+        if (-not $IsLinux -or -not (Test-Path $file)) { return }
+        $keyId = (Get-Content $file -Raw | ConvertFrom-Json).keyId
+        if ($keyId) { [GraphTests.KernelKeys]::Remove("keyring-rs:token-cache-key-$keyId@Microsoft.Graph.Beta.Users.Actions") | Out-Null }
+    }
+
     function script:Get-DeviceCodes {
         [int] (Invoke-MockControl $Mock GET token-stats).requests.devicecode
     }
@@ -62,6 +97,10 @@ AfterAll {
 }
 
 Describe 'Connect-MgGraph -ContextScope CurrentUser' -Tag CI {
+    AfterEach {
+        Remove-CacheKey $Dir
+    }
+
     BeforeEach {
         Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
         Invoke-MockControl $Mock PUT entra @{ accessTokenLifetimeSeconds = 3599 } | Out-Null
