@@ -203,6 +203,32 @@ Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$Te
         Get-DeviceCodes | Should -Be 8
     }
 
+    It 'lets two processes renew the same saved sign-in at once without a new device code' {
+        # Tokens living less than the five-minute margin: every silent sign-in renews, and both
+        # processes redeem refresh tokens of the same entry, which the mock kills once redeemed.
+        Invoke-MockControl $Mock PUT entra @{ accessTokenLifetimeSeconds = 20 } | Out-Null
+        Connect-User -Scopes User.RevokeSessions.All
+        Invoke-MockControl $Mock DELETE token-stats | Out-Null
+        $body = "foreach (`$i in 1..8) { Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$TenantId -NoWelcome -InformationAction Ignore; if (-not (Invoke-MgBetaInvalidateAllUserRefreshToken -UserId '$($User.Id)')) { throw 'revocation failed' } }; 'done'"
+        $processes = foreach ($n in 1..2) {
+            $script = Join-Path $Dir "shared-$n.ps1"
+            "`$ErrorActionPreference = 'Stop'; Import-Module '$Manifest'; Add-MgEnvironment -Name Mock -GraphEndpoint '$($Mock.BaseUrl)' -AzureADEndpoint '$($Mock.BaseUrl)' | Out-Null; `$TenantId = '$TenantId'; $body" | Set-Content $script
+            $start = [System.Diagnostics.ProcessStartInfo]::new('pwsh')
+            foreach ($argument in '-NoProfile', '-NonInteractive', '-File', $script) { $start.ArgumentList.Add($argument) }
+            $start.RedirectStandardOutput = $true
+            $start.RedirectStandardError = $true
+            [System.Diagnostics.Process]::Start($start)
+        }
+        foreach ($process in $processes) {
+            $output = $process.StandardOutput.ReadToEnd() + $process.StandardError.ReadToEnd()
+            $process.WaitForExit()
+            $process.ExitCode | Should -Be 0 -Because $output
+            $output.Trim() | Should -Be 'done'
+        }
+        Get-DeviceCodes | Should -Be 0
+        [int] (Invoke-MockControl $Mock GET token-stats).requests.refresh_token | Should -BeGreaterOrEqual 2
+    }
+
     It 'drops a revoked refresh token from the file and says to sign in again' {
         Invoke-MockControl $Mock PUT entra @{ accessTokenLifetimeSeconds = 1 } | Out-Null
         Connect-User

@@ -13,6 +13,8 @@ use super::entra_errors;
 use super::token_endpoint::{self, IssuedToken, append, graph_resource, token_url};
 use crate::environment::Environment;
 use crate::error::{ErrorKind, GraphError};
+use crate::session::unix_now;
+use crate::token::AccessToken;
 
 /// The Microsoft Graph Command Line Tools app: the official module's default client id.
 pub const DEFAULT_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
@@ -34,7 +36,23 @@ pub trait GrantStore: Send + Sync {
     /// another process that redeemed ours first, that one is returned to retry with; otherwise
     /// the persisted sign-in is forgotten and `None` returned.
     fn refused(&self, refused: &str) -> Option<Zeroizing<String>>;
+    /// Blocks until this process may renew the persisted sign-in (other processes renewing
+    /// the same cache wait meanwhile); released when the guard is dropped. `None` when no lock
+    /// can be had: the renewal then goes on without it.
+    fn renewal_lock(&self) -> Option<Box<dyn Send>>;
+    /// The persisted sign-in as it is now (another process may have renewed it).
+    fn saved(&self) -> Option<SavedGrant>;
 }
+
+/// A persisted sign-in's tokens.
+pub struct SavedGrant {
+    pub refresh_token: Zeroizing<String>,
+    /// The access token and when it expires (seconds since the epoch).
+    pub access_token: Option<(Zeroizing<String>, i64)>,
+}
+
+/// A token another process renewed is taken over only with at least this much life left.
+const SHARED_TOKEN_MIN_SECONDS: i64 = 30;
 
 /// A signed-in user's grant: which scopes, and the refresh token to renew them with.
 pub struct DelegatedGrant {
@@ -156,6 +174,26 @@ pub fn sign_in_again(cause: Option<&GraphError>) -> GraphError {
     }
 }
 
+/// When another process renewed the persisted sign-in since this one read it: its refresh
+/// token replaces ours, and its access token is used when it still has some life.
+fn take_over_saved(grant: &DelegatedGrant) -> Option<IssuedToken> {
+    let saved = grant.store.as_ref()?.saved()?;
+    let mut current = grant.refresh_token.lock();
+    let ours = current.as_ref()?;
+    if ours.as_str() == saved.refresh_token.as_str() {
+        return None;
+    }
+    *current = Some(saved.refresh_token);
+    drop(current);
+    let (token, expires_at) = saved.access_token?;
+    let now = unix_now();
+    if expires_at - now < SHARED_TOKEN_MIN_SECONDS {
+        return None;
+    }
+    let token = AccessToken::parse(token.as_bytes(), now).ok()?;
+    Some(IssuedToken::new(token, now, expires_at - now))
+}
+
 /// Renews the access token with the refresh token (refresh-token grant), rotating it.
 pub async fn refresh(
     http: &reqwest::Client,
@@ -164,6 +202,22 @@ pub async fn refresh(
     grant: &DelegatedGrant,
 ) -> Result<IssuedToken, GraphError> {
     let url = token_url(environment, &app.tenant_id);
+    // Renewals of one persisted sign-in are serialized across processes: whoever comes second
+    // finds the first one's new tokens in the cache and uses them instead of redeeming a
+    // refresh token the first one already redeemed.
+    let _renewal = match &grant.store {
+        Some(store) => {
+            let store = Arc::clone(store);
+            tokio::task::spawn_blocking(move || store.renewal_lock())
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
+    if let Some(issued) = take_over_saved(grant) {
+        return Ok(issued);
+    }
     // A second attempt only with a refresh token another process saved meanwhile.
     for attempt in 0..2 {
         let used = {

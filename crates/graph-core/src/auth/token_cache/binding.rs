@@ -7,7 +7,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::{CacheKey, TokenCache};
-use crate::auth::delegated::GrantStore;
+use crate::auth::delegated::{GrantStore, SavedGrant};
 use crate::auth::token_endpoint::IssuedToken;
 
 pub struct CacheBinding {
@@ -34,5 +34,20 @@ impl GrantStore for CacheBinding {
 
     fn refused(&self, refused: &str) -> Option<Zeroizing<String>> {
         self.cache.refused(&self.key, refused).ok().flatten()
+    }
+
+    fn renewal_lock(&self) -> Option<Box<dyn Send>> {
+        self.cache
+            .renewal_lock()
+            .ok()
+            .map(|guard| Box::new(guard) as Box<dyn Send>)
+    }
+
+    fn saved(&self) -> Option<SavedGrant> {
+        let found = self.cache.find_exact(&self.key).ok()??;
+        Some(SavedGrant {
+            refresh_token: found.refresh_token,
+            access_token: found.access_token.zip(found.expires_at),
+        })
     }
 }

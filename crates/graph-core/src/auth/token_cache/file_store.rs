@@ -47,6 +47,10 @@ impl FileStore {
         }
     }
 
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn path(&self) -> PathBuf {
         self.dir.join(self.file_name)
     }

@@ -24,6 +24,8 @@ use file_store::{FileStore, Locked};
 use protection::{DataKey, Envelope, KeyStore};
 
 pub use location::DATA_DIR_VARIABLE;
+
+const RENEWAL_LOCK: &str = "token-cache.renewal.lock";
 pub use protection::KEY_STORE_VARIABLE;
 
 /// Overrides of where and how the cache is kept, as the host's environment says
@@ -162,13 +164,37 @@ impl TokenCache {
 
     /// The persisted sign-in for `key`: the exact entry, else one whose scopes cover it.
     pub fn find(&self, key: &CacheKey) -> Result<Option<CachedSignIn>, GraphError> {
+        self.lookup(key, true)
+    }
+
+    /// The entry filed under exactly `key`.
+    pub fn find_exact(&self, key: &CacheKey) -> Result<Option<CachedSignIn>, GraphError> {
+        self.lookup(key, false)
+    }
+
+    /// Serializes renewals of the cache's sign-ins across processes (a lock file of its own,
+    /// so reads and writes of the cache go on while it is held).
+    pub(crate) fn renewal_lock(&self) -> Result<file_store::Locked, GraphError> {
+        FileStore::named(
+            self.files.dir().to_path_buf(),
+            file_store::FILE_NAME,
+            RENEWAL_LOCK,
+        )
+        .lock()
+    }
+
+    fn lookup(&self, key: &CacheKey, covering: bool) -> Result<Option<CachedSignIn>, GraphError> {
         let lock = self.files.lock()?;
         let (document, _) = self.read(&lock)?;
         let found = document
             .entries
             .iter()
             .find(|entry| key.is(entry))
-            .or_else(|| document.entries.iter().find(|entry| key.covered_by(entry)));
+            .or_else(|| {
+                covering
+                    .then(|| document.entries.iter().find(|entry| key.covered_by(entry)))
+                    .flatten()
+            });
         Ok(found.map(|entry| CachedSignIn {
             key: CacheKey {
                 authority: entry.authority.clone(),
