@@ -84,6 +84,25 @@ function Get-PesterManifest {
 }
 
 function Invoke-AllTests {
+    # Add-MgEnvironment and Connect-MgGraph -Scopes save to the module's data folder: the tests
+    # (cargo's and Pester's, which inherit this) use a folder of their own, never the real one.
+    $ownDataDir = $null
+    if (-not $env:GRAPH_BETA_DATA_DIR) {
+        $ownDataDir = Join-Path ([System.IO.Path]::GetTempPath()) "graph-beta-tests-$([guid]::NewGuid().ToString('n'))"
+        $env:GRAPH_BETA_DATA_DIR = $ownDataDir
+    }
+    try {
+        Invoke-TestSuites
+    }
+    finally {
+        if ($ownDataDir) {
+            Remove-Item $ownDataDir -Recurse -Force -ErrorAction SilentlyContinue
+            Remove-Item Env:GRAPH_BETA_DATA_DIR
+        }
+    }
+}
+
+function Invoke-TestSuites {
     Invoke-Checked 'cargo fmt --check' { cargo fmt --all -- --check }
     Invoke-Checked 'cargo clippy' { cargo clippy --release --workspace --all-targets --locked -- -D warnings }
     Invoke-Checked 'cargo test' { cargo test --release --workspace --locked }

@@ -35,6 +35,30 @@ Describe 'Connect-MgGraph -AccessToken' -Tag CI {
             Should -Throw -ExpectedMessage '*expired*'
     }
 
+    It 'refuses a token that is not a JWT, names why, and caches nothing' {
+        Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
+        foreach ($bad in 'a.b', 'Bearer x.y.z', 'x.!!!.z') {
+            { Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $bad -AsPlainText -Force) -NoWelcome } |
+                Should -Throw -ErrorId 'InvalidAccessToken,*' -ExpectedMessage '*malformed (*'
+            $Error[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+            Get-MgContext | Should -BeNullOrEmpty
+        }
+    }
+
+    It 'never renews the token: once it expires, calls fail saying to get a new one, without sending it' {
+        $token = New-MockToken $Mock -ExpiresInSeconds 2
+        Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $token -AsPlainText -Force) -NoWelcome
+        $user = Add-MockUser $Mock 'expiring@contoso.com'
+        Start-Sleep -Seconds 3
+        Clear-MockRequests $Mock
+        $result = Invoke-MgBetaInvalidateAllUserRefreshToken -UserId $user.Id -ErrorAction SilentlyContinue -ErrorVariable failures
+        $result | Should -BeNullOrEmpty
+        $failures[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+        $failures[0].Exception.Message | Should -Match 'get a new token and run Connect-MgGraph -AccessToken again'
+        @(Get-MockRequests $Mock | ForEach-Object { $_ } | Where-Object { $_.rawPath -like '*invalidateAllRefreshTokens*' }).Count | Should -Be 0
+        Disconnect-MgGraph | Out-Null
+    }
+
     It 'refuses an unknown environment and says how to add one' {
         $token = New-MockToken $Mock
         { Connect-MgGraph -Environment Nowhere -AccessToken (ConvertTo-SecureString $token -AsPlainText -Force) -NoWelcome } |
@@ -73,5 +97,38 @@ Describe 'Add-MgEnvironment' -Tag CI {
         Remove-MgEnvironment -Name Global -ErrorAction SilentlyContinue -ErrorVariable failures
         $failures.Count | Should -Be 1
         Get-MgEnvironment -Name Global | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'Add-MgEnvironment persistence' -Tag CI {
+    BeforeAll {
+        $script:Manifest = Get-ModuleManifestPath
+        function script:Invoke-Child([string] $Body) {
+            $output = & pwsh -NoProfile -NonInteractive -Command "`$ErrorActionPreference = 'Stop'; Import-Module '$Manifest'; $Body" 2>&1
+            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($output | Out-String).Trim() }
+        }
+    }
+
+    It 'saves a custom environment for new processes, owner-only, and Remove-MgEnvironment forgets it' {
+        $name = "Saved$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        Add-MgEnvironment -Name $name -GraphEndpoint 'https://graph.contoso.test' -AzureADEndpoint 'https://login.contoso.test' | Out-Null
+        $file = Join-Path $env:GRAPH_BETA_DATA_DIR 'environments.json'
+        if ($IsLinux -or $IsMacOS) { (Get-Item $file).UnixMode | Should -Be '-rw-------' }
+        $child = Invoke-Child "(Get-MgEnvironment -Name $name).GraphEndpoint"
+        $child.ExitCode | Should -Be 0 -Because $child.Output
+        $child.Output | Should -Be 'https://graph.contoso.test'
+        Remove-MgEnvironment -Name $name
+        (Invoke-Child "@(Get-MgEnvironment -Name $name).Count").Output | Should -Be '0'
+        Get-Content $file -Raw | Should -Not -Match $name
+    }
+
+    It 'lets a new process connect to an environment an earlier one added' {
+        $name = "Later$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        (Invoke-Child "Add-MgEnvironment -Name $name -GraphEndpoint '$($Mock.BaseUrl)' -AzureADEndpoint '$($Mock.BaseUrl)' | Out-Null").ExitCode | Should -Be 0
+        $token = New-MockToken $Mock
+        $child = Invoke-Child "Connect-MgGraph -Environment $name -AccessToken (ConvertTo-SecureString '$token' -AsPlainText -Force) -NoWelcome; (Get-MgContext).Environment"
+        $child.ExitCode | Should -Be 0 -Because $child.Output
+        $child.Output | Should -Be $name
+        Invoke-Child "Remove-MgEnvironment -Name $name" | Out-Null
     }
 }

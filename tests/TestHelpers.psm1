@@ -4,6 +4,12 @@
 
 $script:RepoRoot = Split-Path $PSScriptRoot -Parent
 
+# Add-MgEnvironment and delegated sign-in save to the module's data folder; a suite run by hand
+# must not write into the real user's one.
+if (-not $env:GRAPH_BETA_DATA_DIR) {
+    $env:GRAPH_BETA_DATA_DIR = Join-Path ([System.IO.Path]::GetTempPath()) "graph-beta-tests-$([guid]::NewGuid().ToString('n'))"
+}
+
 function Get-ModuleManifestPath {
     if ($env:GRAPH_MODULE_MANIFEST) { return $env:GRAPH_MODULE_MANIFEST }
     $manifest = Get-ChildItem (Join-Path $script:RepoRoot 'out/Microsoft.Graph.Beta.Users.Actions') -Filter '*.psd1' -Recurse |

@@ -1,13 +1,14 @@
 //! Generates the C# P/Invoke declarations from this crate's `extern "C"` functions, so the
 //! two sides of the boundary are written once, here, and cannot drift apart.
 
-const EXPORT_FILES: [&str; 9] = [
+const EXPORT_FILES: [&str; 10] = [
     "src/buffer.rs",
     "src/status.rs",
     "src/cancel_exports.rs",
     "src/environment_exports.rs",
     "src/session_exports.rs",
     "src/signin_exports.rs",
+    "src/delegated_exports.rs",
     "src/revoke_exports.rs",
     "src/request_context_exports.rs",
     "src/bulk_exports.rs",

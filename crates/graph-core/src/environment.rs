@@ -5,7 +5,7 @@
 //! `http` to a loopback address, so tests and local tools can stand in for Graph without
 //! ever opening a way to send a token in clear text over a network.
 //!
-//! Not handled yet: persisting user-defined environments across sessions.
+//! User-defined environments are persisted across processes by [`crate::environment_store`].
 
 use std::net::IpAddr;
 

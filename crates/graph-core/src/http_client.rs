@@ -28,6 +28,10 @@ impl HttpClients {
         Ok(clients)
     }
 
+    pub(crate) fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
     /// The client for a proxy choice, built on first use.
     pub(crate) fn get(&self, proxy: Option<&ProxyConfig>) -> Result<reqwest::Client, GraphError> {
         let mut clients = self.clients.lock();

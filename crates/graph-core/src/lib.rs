@@ -5,14 +5,17 @@
 //! One tokio runtime serves the whole process ([`runtime`]); blocking entry points
 //! take a [`CancellationToken`] so that Ctrl+C in PowerShell reaches an in-flight call.
 //!
-//! Sign-in ([`auth`]): a caller-supplied access token, or app-only with a client secret or a
-//! certificate. Not handled yet: delegated and managed-identity sign-in, a persistent token
-//! cache (see the project's open issues).
+//! Sign-in ([`auth`]): a caller-supplied access token; app-only with a client secret, a
+//! certificate or a managed identity; delegated with the device code flow
+//! ([`delegated_session`]), persisted for CurrentUser scope in the encrypted token cache
+//! ([`auth::token_cache`]).
 
 pub mod address;
 pub mod auth;
 pub mod bulk;
+pub mod delegated_session;
 pub mod environment;
+pub mod environment_store;
 pub mod error;
 pub mod exchange;
 pub mod proxy;
@@ -30,6 +33,9 @@ mod send;
 mod user_agent;
 
 pub use address::UserId;
+pub use delegated_session::{
+    CachedOutcome, DelegatedSignInConfig, DeviceCodeSignIn, sign_in_from_cache,
+};
 pub use environment::{Environment, EnvironmentRegistry};
 pub use error::{ErrorKind, GraphError, ServiceDetail};
 pub use exchange::{Exchange, PreparedRequest, RawResponse};
@@ -37,6 +43,6 @@ pub use proxy::ProxyConfig;
 pub use request_context::RequestContext;
 pub use request_options::RequestOptions;
 pub use revoke::{RevocationOutcome, interpret_revocation};
-pub use session::{AppSignInConfig, Session, SessionConfig};
+pub use session::{AppSignInConfig, ContextScope, Session, SessionConfig};
 pub use token::AccessToken;
 pub use tokio_util::sync::CancellationToken;

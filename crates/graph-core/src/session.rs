@@ -6,7 +6,7 @@
 //! The credential and its tokens live in the session's [`TokenProvider`]; `send` asks it for
 //! the `Authorization` header of every request.
 //!
-//! Not handled yet: delegated sign-in (device code), a persistent token cache.
+//! Delegated sign-in (device code, the CurrentUser cache) lives in [`crate::delegated_session`].
 
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +75,24 @@ impl AppSignInConfig {
     }
 }
 
-fn default_environment() -> String {
+/// Where a context lives: this process only, or also the user's token cache on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContextScope {
+    #[default]
+    Process,
+    CurrentUser,
+}
+
+impl ContextScope {
+    pub fn name(self) -> &'static str {
+        match self {
+            ContextScope::Process => "Process",
+            ContextScope::CurrentUser => "CurrentUser",
+        }
+    }
+}
+
+pub(crate) fn default_environment() -> String {
     "Global".to_owned()
 }
 
@@ -91,6 +108,9 @@ pub struct SessionContext {
     pub certificate_thumbprint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_identity_id: Option<String>,
+    /// CurrentUser scope: where the sign-in is saved and how it is protected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_cache: Option<crate::auth::token_cache::TokenCacheStatus>,
     #[serde(flatten)]
     pub claims: TokenClaims,
 }
@@ -100,6 +120,9 @@ pub struct Session {
     pub(crate) environment: Environment,
     pub(crate) provider: TokenProvider,
     pub(crate) clients: HttpClients,
+    pub(crate) context_scope: ContextScope,
+    /// The CurrentUser token cache this session's sign-in is saved in.
+    pub(crate) token_cache: Option<std::sync::Arc<crate::auth::token_cache::TokenCache>>,
 }
 
 impl Session {
@@ -115,6 +138,8 @@ impl Session {
             provider: TokenProvider::with_access_token(token, environment.clone()),
             environment,
             clients,
+            context_scope: ContextScope::Process,
+            token_cache: None,
         })
     }
 
@@ -215,6 +240,8 @@ impl Session {
             environment,
             provider,
             clients,
+            context_scope: ContextScope::Process,
+            token_cache: None,
         })
     }
 
@@ -233,15 +260,23 @@ impl Session {
             environment: self.environment.name.clone(),
             auth_type: credential.auth_type(),
             token_credential_type: credential.token_credential_type(),
-            context_scope: "Process",
+            context_scope: self.context_scope.name(),
             certificate_thumbprint: credential.certificate_thumbprint(),
             managed_identity_id: credential.managed_identity_id(),
+            token_cache: self.token_cache.as_ref().map(|cache| cache.status()),
             claims,
         }
     }
 
     pub fn environment(&self) -> &Environment {
         &self.environment
+    }
+
+    /// Signs out: a delegated sign-in forgets its refresh token, in the token cache too.
+    pub fn forget(&self) {
+        if let Some(grant) = self.provider.credential().delegated() {
+            grant.forget();
+        }
     }
 }
 

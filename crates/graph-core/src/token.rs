@@ -109,6 +109,11 @@ impl AccessToken {
         &self.claims
     }
 
+    /// The token itself, for the encrypted token cache only.
+    pub(crate) fn secret(&self) -> &str {
+        &self.secret
+    }
+
     /// The value of the `Authorization` header.
     pub(crate) fn authorization_header(&self) -> Zeroizing<String> {
         Zeroizing::new(format!("Bearer {}", self.secret.as_str()))

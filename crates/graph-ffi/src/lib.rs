@@ -17,6 +17,7 @@ mod boundary;
 pub mod buffer;
 pub mod bulk_exports;
 pub mod cancel_exports;
+pub mod delegated_exports;
 pub mod environment_exports;
 pub mod request_context_exports;
 mod request_options;

@@ -70,6 +70,25 @@ pub unsafe extern "C" fn graph_session_context(
     unsafe { guard(out, || Ok(session_ref(session)?.context())) }
 }
 
+/// Signs a session out: a delegated sign-in forgets its refresh token, in the CurrentUser
+/// token cache too. The handle stays valid until [`graph_session_free`].
+///
+/// # Safety
+/// `session` must be null or a live handle; `out` must be null or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn graph_session_forget(
+    session: *const GraphSession,
+    out: *mut GraphBuffer,
+) -> GraphStatus {
+    // SAFETY: forwarded contract.
+    unsafe {
+        guard(out, || {
+            session_ref(session)?.forget();
+            Ok(serde_json::json!({}))
+        })
+    }
+}
+
 /// Frees a session. Null is harmless.
 ///
 /// # Safety

@@ -117,7 +117,7 @@ unsafe fn read_config(
 
 /// # Safety
 /// `session_out` must be valid for one write (checked not null by [`read_config`]).
-unsafe fn publish(
+pub(crate) unsafe fn publish(
     session: Session,
     session_out: *mut *mut GraphSession,
 ) -> graph_core::session::SessionContext {

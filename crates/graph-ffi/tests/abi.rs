@@ -75,9 +75,20 @@ fn connect() -> Connected {
         .expect("mock");
     let name = format!("ffi-{}", server.addr().port());
     let request = json!({"name": name, "graphEndpoint": server.base_url(), "azureADEndpoint": server.base_url()}).to_string();
+    // The environment is saved in the data folder: a temporary one, never the user's.
+    let data_dir = std::env::temp_dir().join("graph-ffi-abi-tests");
+    let settings = json!({"dataDir": data_dir}).to_string();
     let mut out = GraphBuffer::EMPTY;
     // SAFETY: valid pointers for the call.
-    let status = unsafe { graph_environment_add(request.as_ptr(), request.len(), &mut out) };
+    let status = unsafe {
+        graph_environment_add(
+            request.as_ptr(),
+            request.len(),
+            settings.as_ptr(),
+            settings.len(),
+            &mut out,
+        )
+    };
     assert_eq!(status, GraphStatus::Ok, "{}", take(out));
 
     let config = json!({"environment": name}).to_string();

@@ -12,6 +12,11 @@ use pwsh_host::error::exit_code;
 fn pwsh_host() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pwsh-host"));
     command.env_remove("PWSH_HOST_PSHOME");
+    // Add-MgEnvironment saves environments in the module's data folder: never the real user's.
+    command.env(
+        "GRAPH_BETA_DATA_DIR",
+        std::env::temp_dir().join("graph-beta-pwsh-host-tests"),
+    );
     command
 }
 

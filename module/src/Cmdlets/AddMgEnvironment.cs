@@ -37,7 +37,13 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 
             try
             {
-                WriteObject(new GraphEnvironment(GraphCore.AddEnvironment(Name, GraphEndpoint, AzureADEndpoint)));
+                EnvironmentChange change = GraphCore.AddEnvironment(Name, GraphEndpoint, AzureADEndpoint);
+                if (change.Warning is not null)
+                {
+                    WriteWarning($"The environment '{Name}' is added for this process but could not be saved for new ones: {change.Warning}");
+                }
+
+                WriteObject(new GraphEnvironment(change.Environment));
             }
             catch (NativeErrorException failure)
             {

@@ -8,23 +8,35 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Graph.Beta.PowerShell.Native;
 using Microsoft.Graph.Beta.PowerShell.Runtime;
+using Microsoft.Graph.PowerShell.Authentication;
 
 namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 {
     /// <summary>
     /// <para type="synopsis">Signs in to Microsoft Graph for the cmdlets of this module.</para>
     /// </summary>
-    [Cmdlet(VerbsCommunications.Connect, "MgGraph", DefaultParameterSetName = AccessTokenParameterSet)]
+    [Cmdlet(VerbsCommunications.Connect, "MgGraph", DefaultParameterSetName = UserParameterSet)]
     [Alias("Connect-Graph")]
     public sealed class ConnectMgGraph : PSCmdlet
     {
         #region Parameters
 
+        private const string UserParameterSet = "UserParameterSet";
         private const string AccessTokenParameterSet = "AccessTokenParameterSet";
         private const string AppSecretCredentialParameterSet = "AppSecretCredentialParameterSet";
         private const string AppCertificateParameterSet = "AppCertificateParameterSet";
         private const string EnvironmentVariableParameterSet = "EnvironmentVariableParameterSet";
         private const string IdentityParameterSet = "IdentityParameterSet";
+
+        /// <summary>Delegated permissions to ask for, e.g. User.RevokeSessions.All; signs in as a user with the device code flow.</summary>
+        [Parameter(ParameterSetName = UserParameterSet, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string[]? Scopes { get; set; }
+
+        /// <summary>Signs in as a user with the device code flow (the only interactive way this module offers).</summary>
+        [Parameter(ParameterSetName = UserParameterSet)]
+        [Alias("UseDeviceAuthentication", "DeviceCode", "DeviceAuth", "Device")]
+        public SwitchParameter UseDeviceCode { get; set; }
 
         /// <summary>An access token for Microsoft Graph obtained elsewhere, without the "Bearer " prefix.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AccessTokenParameterSet)]
@@ -33,6 +45,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// <summary>The application (client) id of the app registration to sign in as; with -Identity, the client id of a user-assigned managed identity.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AppCertificateParameterSet)]
         [Parameter(ParameterSetName = IdentityParameterSet)]
+        [Parameter(ParameterSetName = UserParameterSet)]
         [Alias("AppId", "ApplicationId")]
         [ValidateNotNullOrEmpty]
         public string? ClientId { get; set; }
@@ -40,6 +53,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// <summary>The tenant to sign in to: its id (a GUID) or a verified domain such as contoso.onmicrosoft.com.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AppCertificateParameterSet)]
         [Parameter(Mandatory = true, ParameterSetName = AppSecretCredentialParameterSet)]
+        [Parameter(ParameterSetName = UserParameterSet)]
         [Alias("Audience", "Tenant")]
         [ValidateNotNullOrEmpty]
         public string? TenantId { get; set; }
@@ -89,6 +103,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         [Parameter]
         [ValidateRange(1, 86400)]
         public double ClientTimeout { get; set; } = 300;
+
+        /// <summary>Process keeps the context in this process only; CurrentUser (the default for delegated sign-in) also keeps it in the user's token cache.</summary>
+        [Parameter]
+        public ContextScope ContextScope { get; set; }
 
         /// <summary>Does not print the welcome message.</summary>
         [Parameter]
@@ -155,6 +173,18 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 
         private (SessionHandle Session, ContextInfo Context) SignIn()
         {
+            // A custom environment added in an earlier process must be known before it is looked up.
+            GraphCore.EnsureEnvironmentsLoaded();
+            if (ParameterSetName == UserParameterSet)
+            {
+                return SignInAsUser();
+            }
+
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(ContextScope)) && ContextScope == ContextScope.CurrentUser)
+            {
+                WriteWarning("Only delegated sign-ins (-Scopes) are kept in the CurrentUser token cache; this context stays in this process.");
+            }
+
             if (ParameterSetName == AccessTokenParameterSet)
             {
                 SessionConfig session = new() { Environment = Environment, HostDescription = HostDescription() };
@@ -182,6 +212,67 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                     }
                 default:
                     return FromEnvironmentVariables(config);
+            }
+        }
+
+        /// <summary>
+        /// Delegated sign-in with the device code flow, from the token cache when it can. Entra's
+        /// message goes to the host, on the pipeline thread, before the wait: the official module
+        /// prints it to the console; a host information record (what Write-Host writes) shows there
+        /// just the same, also reaches hosts without a console (VS Code, remoting, job streams) and
+        /// transcripts, can be redirected (6>&amp;1) by wrappers, never lands in the output a script
+        /// assigns to a variable, and, unlike a warning, does not turn into a prompt under -Debug.
+        /// </summary>
+        private (SessionHandle Session, ContextInfo Context) SignInAsUser()
+        {
+            DelegatedSignInConfig config = new()
+            {
+                Environment = Environment,
+                HostDescription = HostDescription(),
+                ClientId = ClientId,
+                TenantId = TenantId,
+                Scopes = Scopes?.ToList() ?? new(),
+                ContextScope = MyInvocation.BoundParameters.ContainsKey(nameof(ContextScope)) ? ContextScope.ToString() : null,
+            };
+            (SessionHandle? cached, CachedSignInAnswer answer) = GraphCore.OpenFromCache(config, _cancel);
+            foreach (string note in answer.Notes)
+            {
+                WriteVerbose(note);
+            }
+
+            if (cached is not null && answer.Context is not null)
+            {
+                WriteVerbose($"Signed in silently from the token cache '{answer.Context.TokenCache?.Path}'.");
+                WarnIfUnencrypted(answer.Context);
+                return (cached, answer.Context);
+            }
+
+            if (!UseDeviceCode)
+            {
+                WriteVerbose("Interactive browser sign-in is not available in this module: signing in with a device code.");
+            }
+
+            (DeviceCodeHandle pending, DeviceCodePrompt prompt) = GraphCore.StartDeviceCode(config, _cancel);
+            using (pending)
+            {
+                WriteInformation(new HostInformationMessage { Message = prompt.Message }, new[] { "PSHOST" });
+                (SessionHandle session, ContextInfo context) = GraphCore.CompleteDeviceCode(pending, _cancel);
+                foreach (string note in context.TokenCache?.Notes ?? new())
+                {
+                    WriteVerbose(note);
+                }
+
+                WarnIfUnencrypted(context);
+                return (session, context);
+            }
+        }
+
+        /// <summary>Once per Connect-MgGraph: says so when the saved sign-in is not encrypted at rest.</summary>
+        private void WarnIfUnencrypted(ContextInfo context)
+        {
+            if (context.TokenCache is { Encrypted: false } cache)
+            {
+                WriteWarning($"The token cache '{cache.Path}' is not encrypted ({cache.UnencryptedReason ?? "no key store is available"}): it is protected only by its file permissions (readable and writable by you alone). Use -ContextScope Process to keep the sign-in in this process only.");
             }
         }
 
@@ -312,6 +403,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             return error.Kind switch
             {
                 "Authentication" when ParameterSetName == AccessTokenParameterSet => "InvalidAccessToken",
+                "Authentication" when ParameterSetName == UserParameterSet => "DeviceCodeSignInFailed",
                 "Authentication" => "AuthenticationFailed",
                 "Network" or "Timeout" when ParameterSetName == IdentityParameterSet => "ManagedIdentityUnavailable",
                 "Network" or "Timeout" => "AuthorityUnreachable",

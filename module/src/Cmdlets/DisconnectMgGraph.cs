@@ -17,6 +17,19 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
+            // A delegated sign-in also forgets its refresh token, in the CurrentUser cache too.
+            if (GraphSessionState.Session is SessionHandle session)
+            {
+                try
+                {
+                    GraphCore.ForgetSession(session);
+                }
+                catch (NativeErrorException failure)
+                {
+                    WriteWarning($"The saved sign-in could not be removed from the token cache: {failure.Error.Message}");
+                }
+            }
+
             ContextInfo? context = GraphSessionState.Clear();
             if (context is null)
             {

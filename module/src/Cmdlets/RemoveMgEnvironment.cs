@@ -25,7 +25,11 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 
             try
             {
-                GraphCore.RemoveEnvironment(Name);
+                EnvironmentChange change = GraphCore.RemoveEnvironment(Name);
+                if (change.Warning is not null)
+                {
+                    WriteWarning($"The environment '{Name}' is removed from this process but not from the saved environments: {change.Warning}");
+                }
             }
             catch (NativeErrorException failure)
             {

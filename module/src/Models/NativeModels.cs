@@ -39,6 +39,57 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string? ImdsHost { get; set; }
     }
 
+    /// <summary>Settings sent to Rust for delegated sign-in (device code, token cache); serialized camelCase.</summary>
+    internal sealed class DelegatedSignInConfig
+    {
+        public string Environment { get; set; } = "Global";
+
+        public string? HostDescription { get; set; }
+
+        /// <summary>The public client app; null means Microsoft Graph Command Line Tools.</summary>
+        public string? ClientId { get; set; }
+
+        /// <summary>Tenant id or domain; null means common.</summary>
+        public string? TenantId { get; set; }
+
+        public List<string> Scopes { get; set; } = new();
+
+        /// <summary>Process or CurrentUser; null means CurrentUser.</summary>
+        public string? ContextScope { get; set; }
+
+        public CacheSettings Cache { get; set; } = CacheSettings.FromEnvironment();
+    }
+
+    /// <summary>
+    /// Where the module keeps its per-user files, from PowerShell's view of the environment
+    /// ($env:GRAPH_BETA_DATA_DIR, $env:GRAPH_BETA_TOKEN_CACHE_KEYSTORE), which native code does
+    /// not see on every platform.
+    /// </summary>
+    internal sealed class CacheSettings
+    {
+        public string? DataDir { get; set; }
+
+        public string? KeyStore { get; set; }
+
+        internal static CacheSettings FromEnvironment() => new()
+        {
+            DataDir = System.Environment.GetEnvironmentVariable("GRAPH_BETA_DATA_DIR"),
+            KeyStore = System.Environment.GetEnvironmentVariable("GRAPH_BETA_TOKEN_CACHE_KEYSTORE"),
+        };
+    }
+
+    /// <summary>What Entra asks the user to do to finish a device code sign-in.</summary>
+    internal sealed class DeviceCodePrompt
+    {
+        public string Message { get; set; } = string.Empty;
+
+        public string UserCode { get; set; } = string.Empty;
+
+        public string VerificationUri { get; set; } = string.Empty;
+
+        public long ExpiresIn { get; set; }
+    }
+
     /// <summary>Retry and timeout settings of the process (serialized camelCase).</summary>
     internal sealed class RequestContextInfo
     {
@@ -75,6 +126,37 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public List<string> Scopes { get; set; } = new();
 
         public long? ExpiresOn { get; set; }
+
+        /// <summary>CurrentUser scope: the token cache and how it is protected.</summary>
+        public TokenCacheStatus? TokenCache { get; set; }
+    }
+
+    /// <summary>Where a CurrentUser sign-in is saved and whether the file is encrypted.</summary>
+    internal sealed class TokenCacheStatus
+    {
+        public string Path { get; set; } = string.Empty;
+
+        public bool Encrypted { get; set; }
+
+        public string? UnencryptedReason { get; set; }
+
+        public List<string> Notes { get; set; } = new();
+    }
+
+    /// <summary>The answer of a silent sign-in from the token cache.</summary>
+    internal sealed class CachedSignInAnswer
+    {
+        public ContextInfo? Context { get; set; }
+
+        public List<string> Notes { get; set; } = new();
+    }
+
+    /// <summary>An added or removed environment, and why the change could not be saved, if so.</summary>
+    internal sealed class EnvironmentChange
+    {
+        public EnvironmentInfo Environment { get; set; } = new();
+
+        public string? Warning { get; set; }
     }
 
     /// <summary>An environment as Rust reports it.</summary>

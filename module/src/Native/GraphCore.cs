@@ -14,7 +14,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     internal static unsafe class GraphCore
     {
         /// <summary>Must equal <c>GRAPH_ABI_VERSION</c> in crates/graph-ffi/src/status.rs.</summary>
-        internal const uint ExpectedAbiVersion = 5;
+        internal const uint ExpectedAbiVersion = 6;
 
         // Strict: a string with a lone surrogate must not silently become a different id.
         private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -96,6 +96,64 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
                 return (new SessionHandle(session), context);
             }
+        }
+
+        /// <summary>Asks Entra for a device code (delegated sign-in); the prompt says what the user must do.</summary>
+        internal static (DeviceCodeHandle Pending, DeviceCodePrompt Prompt) StartDeviceCode(DelegatedSignInConfig config, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
+            using HandleLease cancelLease = new(cancel);
+            fixed (byte* configPointer = configJson)
+            {
+                GraphDeviceCode* pending = null;
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_device_code_start(
+                    configPointer, (nuint)configJson.Length, (GraphCancel*)cancelLease.Pointer, &pending, &buffer);
+                DeviceCodePrompt prompt = NativeResult.TakeOrThrow<DeviceCodePrompt>(status, buffer);
+                return (new DeviceCodeHandle(pending), prompt);
+            }
+        }
+
+        /// <summary>Waits until the user signed in with the device code; <paramref name="cancel"/> (Ctrl+C) stops the wait.</summary>
+        internal static (SessionHandle Session, ContextInfo Context) CompleteDeviceCode(DeviceCodeHandle pending, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            using HandleLease pendingLease = new(pending);
+            using HandleLease cancelLease = new(cancel);
+            GraphSession* session = null;
+            GraphBuffer buffer = default;
+            GraphStatus status = NativeMethods.graph_device_code_complete(
+                (GraphDeviceCode*)pendingLease.Pointer, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
+            ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
+            return (new SessionHandle(session), context);
+        }
+
+        /// <summary>Signs in silently from the CurrentUser token cache; Session is null when nothing usable is saved.</summary>
+        internal static (SessionHandle? Session, CachedSignInAnswer Answer) OpenFromCache(DelegatedSignInConfig config, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
+            using HandleLease cancelLease = new(cancel);
+            fixed (byte* configPointer = configJson)
+            {
+                GraphSession* session = null;
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_session_open_from_cache(
+                    configPointer, (nuint)configJson.Length, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
+                CachedSignInAnswer answer = NativeResult.TakeOrThrow<CachedSignInAnswer>(status, buffer);
+                return (answer.Context is null ? null : new SessionHandle(session), answer);
+            }
+        }
+
+        /// <summary>Signs a session out: a delegated sign-in forgets its refresh token, on disk too.</summary>
+        internal static void ForgetSession(SessionHandle session)
+        {
+            EnsureCompatible();
+            using HandleLease lease = new(session);
+            GraphBuffer buffer = default;
+            GraphStatus status = NativeMethods.graph_session_forget((GraphSession*)lease.Pointer, &buffer);
+            NativeResult.TakeOrThrow<Empty>(status, buffer);
         }
 
         internal static ContextInfo Context(SessionHandle session)
@@ -292,36 +350,59 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             }
         }
 
-        internal static EnvironmentInfo[] ListEnvironments()
+        /// <summary>
+        /// Loads the user-defined environments saved by earlier processes, once per process (later
+        /// calls do nothing in Rust); every environment cmdlet and Connect-MgGraph call it first.
+        /// </summary>
+        internal static void EnsureEnvironmentsLoaded()
         {
             EnsureCompatible();
+            byte[] settings = JsonSerializer.SerializeToUtf8Bytes(CacheSettings.FromEnvironment(), NativeResult.JsonOptions);
+            fixed (byte* settingsPointer = settings)
+            {
+                GraphBuffer buffer = default;
+                GraphStatus status = NativeMethods.graph_environment_load(settingsPointer, (nuint)settings.Length, &buffer);
+                NativeResult.TakeOrThrow<Empty>(status, buffer);
+            }
+        }
+
+        internal static EnvironmentInfo[] ListEnvironments()
+        {
+            EnsureEnvironmentsLoaded();
             GraphBuffer buffer = default;
             GraphStatus status = NativeMethods.graph_environment_list(&buffer);
             return NativeResult.TakeOrThrow<EnvironmentInfo[]>(status, buffer);
         }
 
-        internal static EnvironmentInfo AddEnvironment(string name, string graphEndpoint, string azureADEndpoint)
+        /// <summary>Adds (and saves) a user-defined environment; the change's Warning says why it could not be saved, if so.</summary>
+        internal static EnvironmentChange AddEnvironment(string name, string graphEndpoint, string azureADEndpoint)
         {
-            EnsureCompatible();
+            EnsureEnvironmentsLoaded();
             byte[] request = JsonSerializer.SerializeToUtf8Bytes(
                 new { name, graphEndpoint, azureADEndpoint }, NativeResult.JsonOptions);
+            byte[] settings = JsonSerializer.SerializeToUtf8Bytes(CacheSettings.FromEnvironment(), NativeResult.JsonOptions);
             fixed (byte* requestPointer = request)
+            fixed (byte* settingsPointer = settings)
             {
                 GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_environment_add(requestPointer, (nuint)request.Length, &buffer);
-                return NativeResult.TakeOrThrow<EnvironmentInfo>(status, buffer);
+                GraphStatus status = NativeMethods.graph_environment_add(
+                    requestPointer, (nuint)request.Length, settingsPointer, (nuint)settings.Length, &buffer);
+                return NativeResult.TakeOrThrow<EnvironmentChange>(status, buffer);
             }
         }
 
-        internal static EnvironmentInfo RemoveEnvironment(string name)
+        internal static EnvironmentChange RemoveEnvironment(string name)
         {
-            EnsureCompatible();
+            EnsureEnvironmentsLoaded();
             byte[] nameBytes = Encoding.UTF8.GetBytes(name);
+            byte[] settings = JsonSerializer.SerializeToUtf8Bytes(CacheSettings.FromEnvironment(), NativeResult.JsonOptions);
             fixed (byte* namePointer = nameBytes)
+            fixed (byte* settingsPointer = settings)
             {
                 GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_environment_remove(namePointer, (nuint)nameBytes.Length, &buffer);
-                return NativeResult.TakeOrThrow<EnvironmentInfo>(status, buffer);
+                GraphStatus status = NativeMethods.graph_environment_remove(
+                    namePointer, (nuint)nameBytes.Length, settingsPointer, (nuint)settings.Length, &buffer);
+                return NativeResult.TakeOrThrow<EnvironmentChange>(status, buffer);
             }
         }
 

@@ -24,6 +24,24 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         }
     }
 
+    /// <summary>A device code handed out by Entra and not yet redeemed.</summary>
+    internal sealed unsafe class DeviceCodeHandle : SafeHandle
+    {
+        internal DeviceCodeHandle(GraphDeviceCode* pending)
+            : base(IntPtr.Zero, ownsHandle: true)
+        {
+            SetHandle((IntPtr)pending);
+        }
+
+        public override bool IsInvalid => handle == IntPtr.Zero;
+
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.graph_device_code_free((GraphDeviceCode*)handle);
+            return true;
+        }
+    }
+
     /// <summary>A Rust cancellation token: signalled from StopProcessing (Ctrl+C) on another thread.</summary>
     internal sealed unsafe class CancelHandle : SafeHandle
     {

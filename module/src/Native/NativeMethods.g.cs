@@ -60,6 +60,15 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         internal static extern void graph_cancel_free(GraphCancel* cancel);
 
         /// <summary>
+        ///  Loads the saved user-defined environments into this process, once (later calls do nothing).
+        ///
+        ///  # Safety
+        ///  `settings` null with length 0 or that many readable bytes; `out` null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_environment_load", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_environment_load(byte* settings, nuint settings_len, GraphBuffer* @out);
+
+        /// <summary>
         ///  Writes every known environment as a JSON array.
         ///
         ///  # Safety
@@ -69,24 +78,25 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         internal static extern GraphStatus graph_environment_list(GraphBuffer* @out);
 
         /// <summary>
-        ///  Adds or replaces a user-defined environment from `{"name","graphEndpoint","azureADEndpoint"}`
-        ///  and writes it back as JSON.
+        ///  Adds or replaces a user-defined environment from `{"name","graphEndpoint","azureADEndpoint"}`,
+        ///  saves it, and writes `{environment, warning}` (warning: why it could not be saved).
         ///
         ///  # Safety
-        ///  `request` must be null with `request_len` 0, or point to `request_len` readable bytes;
+        ///  `request` and `settings` null with length 0, or pointing to that many readable bytes;
         ///  `out` must be null or valid for one write.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_environment_add", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern GraphStatus graph_environment_add(byte* request, nuint request_len, GraphBuffer* @out);
+        internal static extern GraphStatus graph_environment_add(byte* request, nuint request_len, byte* settings, nuint settings_len, GraphBuffer* @out);
 
         /// <summary>
-        ///  Removes a user-defined environment by name and writes the removed one as JSON.
+        ///  Removes a user-defined environment by name, here and in the saved file, and writes
+        ///  `{environment, warning}` for the removed one.
         ///
         ///  # Safety
         ///  As for [`graph_environment_add`].
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_environment_remove", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern GraphStatus graph_environment_remove(byte* name, nuint name_len, GraphBuffer* @out);
+        internal static extern GraphStatus graph_environment_remove(byte* name, nuint name_len, byte* settings, nuint settings_len, GraphBuffer* @out);
 
         /// <summary>
         ///  Opens a session with a caller-supplied access token. `config` is a JSON
@@ -109,6 +119,16 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_session_context", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern GraphStatus graph_session_context(GraphSession* session, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Signs a session out: a delegated sign-in forgets its refresh token, in the CurrentUser
+        ///  token cache too. The handle stays valid until [`graph_session_free`].
+        ///
+        ///  # Safety
+        ///  `session` must be null or a live handle; `out` must be null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_session_forget", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_session_forget(GraphSession* session, GraphBuffer* @out);
 
         /// <summary>
         ///  Frees a session. Null is harmless.
@@ -152,6 +172,50 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_session_open_with_managed_identity", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern GraphStatus graph_session_open_with_managed_identity(byte* config, nuint config_len, byte* identity_header, nuint identity_header_len, GraphCancel* cancel, GraphSession** session_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Asks Entra for a device code. `config` is a JSON `DelegatedSignInConfig` (`environment`,
+        ///  `clientId`, `tenantId`, `scopes`, `contextScope`). On success `*pending_out` receives the
+        ///  handle and `out` `{message, userCode, verificationUri, expiresIn}`.
+        ///
+        ///  # Safety
+        ///  `config` null with length 0 or that many readable bytes; `cancel` null or a live handle;
+        ///  `pending_out` and `out` null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_device_code_start", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_device_code_start(byte* config, nuint config_len, GraphCancel* cancel, GraphDeviceCode** pending_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Waits for the user to sign in with the code, polling Entra; returns when they did (session
+        ///  in `*session_out`, context in `out`), refused, the code expired, or `cancel` fired.
+        ///
+        ///  # Safety
+        ///  `pending` null or a live handle; `cancel` null or a live handle; `session_out` and `out`
+        ///  null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_device_code_complete", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_device_code_complete(GraphDeviceCode* pending, GraphCancel* cancel, GraphSession** session_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Signs in silently from the CurrentUser token cache (no device code). `config` as for
+        ///  [`graph_device_code_start`]. `out` receives `{context, notes}`: with a non-null `context`,
+        ///  `*session_out` holds the new session; with null, nothing usable was saved (or the scope is
+        ///  Process) and `*session_out` is left untouched.
+        ///
+        ///  # Safety
+        ///  As for [`graph_device_code_start`], with `session_out` instead of `pending_out`.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_session_open_from_cache", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_session_open_from_cache(byte* config, nuint config_len, GraphCancel* cancel, GraphSession** session_out, GraphBuffer* @out);
+
+        /// <summary>
+        ///  Frees a pending device code. Null is harmless.
+        ///
+        ///  # Safety
+        ///  `pending` null or a handle from [`graph_device_code_start`], not freed before, not in use.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_device_code_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void graph_device_code_free(GraphDeviceCode* pending);
 
         /// <summary>
         ///  Invalidates all refresh tokens of one user and writes the `RevocationOutcome` as JSON.
@@ -299,6 +363,14 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct GraphSession
+    {
+    }
+
+    /// <summary>
+    ///  Opaque pending device code sign-in.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct GraphDeviceCode
     {
     }
 

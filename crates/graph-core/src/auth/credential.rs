@@ -4,6 +4,7 @@
 use zeroize::Zeroizing;
 
 use super::client_assertion::CertificateSigner;
+use super::delegated::DelegatedGrant;
 use super::managed_identity::ManagedEndpoint;
 use crate::error::GraphError;
 
@@ -66,6 +67,11 @@ pub enum Credential {
         app: AppIdentity,
         signer: Box<CertificateSigner>,
     },
+    /// A signed-in user (`-Scopes`, device code): renewed with the refresh token.
+    Delegated {
+        app: AppIdentity,
+        grant: Box<DelegatedGrant>,
+    },
     /// The Azure resource's managed identity (`-Identity`); a user-assigned one by client id.
     ManagedIdentity {
         client_id: Option<String>,
@@ -79,6 +85,7 @@ impl Credential {
         match self {
             Credential::AccessToken => "UserProvidedAccessToken",
             Credential::ClientSecret { .. } | Credential::Certificate { .. } => "AppOnly",
+            Credential::Delegated { .. } => "Delegated",
             Credential::ManagedIdentity { .. } => "ManagedIdentity",
         }
     }
@@ -89,6 +96,7 @@ impl Credential {
             Credential::AccessToken => "UserProvidedAccessToken",
             Credential::ClientSecret { .. } => "ClientSecret",
             Credential::Certificate { .. } => "ClientCertificate",
+            Credential::Delegated { .. } => "DeviceCode",
             Credential::ManagedIdentity { .. } => "ManagedIdentity",
         }
     }
@@ -96,13 +104,23 @@ impl Credential {
     pub fn app(&self) -> Option<&AppIdentity> {
         match self {
             Credential::AccessToken | Credential::ManagedIdentity { .. } => None,
-            Credential::ClientSecret { app, .. } | Credential::Certificate { app, .. } => Some(app),
+            Credential::ClientSecret { app, .. }
+            | Credential::Certificate { app, .. }
+            | Credential::Delegated { app, .. } => Some(app),
         }
     }
 
     /// Whether a new token can be obtained without the user.
     pub fn can_refresh(&self) -> bool {
         !matches!(self, Credential::AccessToken)
+    }
+
+    /// The delegated grant, for a signed-in user.
+    pub fn delegated(&self) -> Option<&DelegatedGrant> {
+        match self {
+            Credential::Delegated { grant, .. } => Some(grant),
+            _ => None,
+        }
     }
 
     /// The client id of a user-assigned managed identity, for Get-MgContext.

@@ -9,16 +9,21 @@
 //!
 //! Managed identity ([`managed_identity`]) uses the resource's own endpoint, never a proxy.
 //!
-//! Not handled yet: delegated flows (device code), the persistent token cache.
+//! Delegated sign-in: [`device_code`] gets the user's first tokens, [`delegated`] keeps the
+//! refresh token and renews with it.
 
 pub mod client_assertion;
 pub mod credential;
+pub mod delegated;
+pub mod device_code;
 pub mod entra_errors;
 pub mod managed_identity;
+pub mod token_cache;
 pub mod token_endpoint;
 pub mod token_provider;
 
 pub use client_assertion::CertificateSigner;
 pub use credential::{AppIdentity, Credential};
+pub use delegated::{DelegatedGrant, GrantStore};
 pub use managed_identity::ManagedEndpoint;
 pub use token_provider::TokenProvider;

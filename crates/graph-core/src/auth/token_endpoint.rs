@@ -1,5 +1,6 @@
 //! Requests to Entra ID's token endpoint, `{authority}/{tenant}/oauth2/v2.0/token`: the client
-//! credentials grant with a secret or a signed assertion. The form is built in zeroizing
+//! credentials grant with a secret or a signed assertion, and the raw exchange the delegated
+//! grants (device code, refresh token) build on. The form is built in zeroizing
 //! memory (reqwest keeps its own copy of the body while sending, which this cannot wipe).
 
 use serde::Deserialize;
@@ -44,6 +45,33 @@ struct TokenAnswer {
     access_token: String,
     #[serde(default)]
     expires_in: Option<serde_json::Value>,
+    /// Delegated grants asked with `offline_access`; rotated on every redemption.
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// A successful token answer: the access token and, for delegated grants, the refresh token.
+pub struct Granted {
+    pub issued: IssuedToken,
+    pub refresh_token: Option<Zeroizing<String>>,
+}
+
+/// A token request's raw outcome: the HTTP status and the body (zeroized when dropped).
+pub struct RawAnswer {
+    pub status: u16,
+    pub body: Zeroizing<Vec<u8>>,
+    pub client_request_id: String,
+}
+
+impl RawAnswer {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Entra's refusal as an error naming `what` was refused.
+    pub fn refusal(&self, what: &str) -> GraphError {
+        entra_errors::from_token_response(self.status, &self.body, &self.client_request_id, what)
+    }
 }
 
 /// The token URL of an environment and tenant.
@@ -82,7 +110,9 @@ pub async fn client_credentials(
     let (app, what): (&AppIdentity, &str) = match credential {
         Credential::ClientSecret { app, .. } => (app, "the client secret"),
         Credential::Certificate { app, .. } => (app, "the certificate"),
-        Credential::ManagedIdentity { .. } | Credential::AccessToken => {
+        Credential::ManagedIdentity { .. }
+        | Credential::AccessToken
+        | Credential::Delegated { .. } => {
             return Err(GraphError::new(
                 ErrorKind::Authentication,
                 "the access token given to Connect-MgGraph cannot be renewed: get a new token and run Connect-MgGraph again",
@@ -106,14 +136,16 @@ pub async fn client_credentials(
             );
             append(&mut form, "client_assertion", &assertion);
         }
-        Credential::ManagedIdentity { .. } | Credential::AccessToken => {}
+        Credential::ManagedIdentity { .. }
+        | Credential::AccessToken
+        | Credential::Delegated { .. } => {}
     }
     let body = form.as_bytes().to_vec();
     post_form(http, &url, body, what).await
 }
 
 /// Appends `name=value` form-encoded, without intermediate copies of the value.
-fn append(form: &mut Zeroizing<String>, name: &str, value: &str) {
+pub(crate) fn append(form: &mut Zeroizing<String>, name: &str, value: &str) {
     if !form.is_empty() {
         form.push('&');
     }
@@ -131,6 +163,20 @@ async fn post_form(
     body: Vec<u8>,
     what: &str,
 ) -> Result<IssuedToken, GraphError> {
+    let answer = exchange(http, url, body).await?;
+    if !answer.is_success() {
+        return Err(answer.refusal(what));
+    }
+    read_tokens(&answer, url).map(|granted| granted.issued)
+}
+
+/// Posts a form to a token (or device code) endpoint and returns the answer, whatever its
+/// status; only a transport failure is an error here.
+pub async fn exchange(
+    http: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+) -> Result<RawAnswer, GraphError> {
     let client_request_id = uuid::Uuid::new_v4().to_string();
     let context = RequestContext::current();
     let response = http
@@ -154,15 +200,17 @@ async fn post_form(
             .map_err(|error| unreachable_authority(&error, url, &client_request_id))?
             .to_vec(),
     );
-    if !(200..300).contains(&status) {
-        return Err(entra_errors::from_token_response(
-            status,
-            &body,
-            &client_request_id,
-            what,
-        ));
-    }
-    let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
+    Ok(RawAnswer {
+        status,
+        body,
+        client_request_id,
+    })
+}
+
+/// Reads the tokens of a successful answer.
+pub fn read_tokens(answer: &RawAnswer, url: &str) -> Result<Granted, GraphError> {
+    let status = answer.status;
+    let parsed: TokenAnswer = serde_json::from_slice(&answer.body).map_err(|_| {
         GraphError::new(
             ErrorKind::Authentication,
             format!(
@@ -170,10 +218,11 @@ async fn post_form(
             ),
         )
     })?;
-    let secret = Zeroizing::new(answer.access_token);
+    let refresh_token = parsed.refresh_token.map(Zeroizing::new);
+    let secret = Zeroizing::new(parsed.access_token);
     let now = unix_now();
     let token = AccessToken::parse(secret.as_bytes(), now)?;
-    let lifetime = answer
+    let lifetime = parsed
         .expires_in
         .as_ref()
         .and_then(|value| match value {
@@ -183,7 +232,10 @@ async fn post_form(
         })
         .or_else(|| token.claims().expires_on.map(|exp| exp - now))
         .unwrap_or(3599);
-    Ok(IssuedToken::new(token, now, lifetime))
+    Ok(Granted {
+        issued: IssuedToken::new(token, now, lifetime),
+        refresh_token,
+    })
 }
 
 fn unreachable_authority(error: &reqwest::Error, url: &str, client_request_id: &str) -> GraphError {

@@ -7,10 +7,11 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use super::credential::Credential;
+use super::delegated;
 use super::managed_identity;
 use super::token_endpoint::{self, IssuedToken};
 use crate::environment::Environment;
-use crate::error::GraphError;
+use crate::error::{ErrorKind, GraphError};
 use crate::session::unix_now;
 use crate::token::{AccessToken, TokenClaims};
 
@@ -28,6 +29,9 @@ async fn acquire(
         } => {
             let direct = managed_identity::direct_client()?;
             managed_identity::acquire(&direct, endpoint, client_id.as_deref(), environment).await
+        }
+        Credential::Delegated { app, grant } => {
+            delegated::refresh(http, environment, app, grant).await
         }
         _ => token_endpoint::client_credentials(http, environment, credential).await,
     }
@@ -55,6 +59,21 @@ impl TokenProvider {
                 expires_at,
                 refresh_at: i64::MAX,
             }),
+            claims: SyncMutex::new(claims),
+        }
+    }
+
+    /// A provider for a token already obtained for `credential` (device code, token cache).
+    pub fn with_issued(
+        credential: Credential,
+        environment: Environment,
+        issued: IssuedToken,
+    ) -> TokenProvider {
+        let claims = issued.token.claims().clone();
+        TokenProvider {
+            credential,
+            environment,
+            current: Mutex::new(issued),
             claims: SyncMutex::new(claims),
         }
     }
@@ -93,6 +112,16 @@ impl TokenProvider {
     ) -> Result<Zeroizing<String>, GraphError> {
         let mut current = self.current.lock().await;
         let now = unix_now();
+        if !self.credential.can_refresh() && now >= current.expires_at {
+            // Sending it would only earn a 401: say what to do instead.
+            return Err(GraphError::new(
+                ErrorKind::Authentication,
+                format!(
+                    "the access token given to Connect-MgGraph expired {} seconds ago and cannot be renewed: get a new token and run Connect-MgGraph -AccessToken again",
+                    now - current.expires_at
+                ),
+            ));
+        }
         if now >= current.refresh_at && self.credential.can_refresh() {
             match self.renew(http).await {
                 Ok(issued) => self.replace(&mut current, issued),

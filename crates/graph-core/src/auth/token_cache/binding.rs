@@ -1,0 +1,53 @@
+//! Ties a delegated sign-in to its entry in the token cache: every rotated refresh token (and
+//! the access token that came with it) is saved there, and a refused refresh token or
+//! Disconnect-MgGraph removes the entry.
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::{CacheKey, TokenCache};
+use crate::auth::delegated::{GrantStore, SavedGrant};
+use crate::auth::token_endpoint::IssuedToken;
+
+pub struct CacheBinding {
+    pub cache: Arc<TokenCache>,
+    pub key: CacheKey,
+}
+
+impl GrantStore for CacheBinding {
+    fn save(&self, refresh_token: &str, issued: &IssuedToken) {
+        let account = issued.token.claims().account.clone();
+        // A failed write leaves the sign-in working in this process; the next process then
+        // signs in with a device code, which is the worst that can happen.
+        let _ = self.cache.save(
+            &self.key,
+            account.as_deref(),
+            refresh_token,
+            Some((issued.token.secret(), issued.expires_at)),
+        );
+    }
+
+    fn forget(&self) {
+        let _ = self.cache.remove(&self.key);
+    }
+
+    fn refused(&self, refused: &str) -> Option<Zeroizing<String>> {
+        self.cache.refused(&self.key, refused).ok().flatten()
+    }
+
+    fn renewal_lock(&self) -> Option<Box<dyn Send>> {
+        self.cache
+            .renewal_lock()
+            .ok()
+            .map(|guard| Box::new(guard) as Box<dyn Send>)
+    }
+
+    fn saved(&self) -> Option<SavedGrant> {
+        let found = self.cache.find_exact(&self.key).ok()??;
+        Some(SavedGrant {
+            refresh_token: found.refresh_token,
+            access_token: found.access_token.zip(found.expires_at),
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! Where the module keeps its files for the current user: `GRAPH_BETA_DATA_DIR` when set (tests
+//! and unusual setups point it at a folder of their own), else
+//! `<local data dir>/Microsoft.Graph.Beta.Users.Actions` (`~/.local/share/...` on Linux,
+//! `~/Library/Application Support/...` on macOS, `%LOCALAPPDATA%\...` on Windows). Never the
+//! official module's MSAL cache files. The folder is made owner-only (0700 on Unix).
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::{ErrorKind, GraphError};
+
+/// The environment variable that overrides the data folder.
+pub const DATA_DIR_VARIABLE: &str = "GRAPH_BETA_DATA_DIR";
+
+const FOLDER_NAME: &str = "Microsoft.Graph.Beta.Users.Actions";
+
+/// The module's data folder for this user, created owner-only if missing. `configured` is the
+/// value of [`DATA_DIR_VARIABLE`] as the host sees it (PowerShell's `$env:` is not always
+/// visible to native code); this process's own environment is the fallback.
+pub fn data_dir(configured: Option<&str>) -> Result<PathBuf, GraphError> {
+    let configured = configured
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .or_else(|| {
+            std::env::var(DATA_DIR_VARIABLE)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        });
+    let dir = match configured {
+        Some(dir) => PathBuf::from(dir),
+        None => dirs::data_local_dir()
+            .ok_or_else(|| {
+                GraphError::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "this user has no local data folder (HOME is not set?): set {DATA_DIR_VARIABLE} to a folder for the token cache, or use -ContextScope Process"
+                    ),
+                )
+            })?
+            .join(FOLDER_NAME),
+    };
+    create_private_dir(&dir).map_err(|error| io_error(&dir, "create", &error))?;
+    Ok(dir)
+}
+
+/// An error about a file of the cache, naming it (never its content).
+pub(crate) fn io_error(path: &Path, action: &str, error: &io::Error) -> GraphError {
+    GraphError::new(
+        ErrorKind::Internal,
+        format!(
+            "could not {action} '{}': {error}; check the folder's owner and permissions, or use -ContextScope Process",
+            path.display()
+        ),
+    )
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    // The mode given at creation is reduced by the umask, and an existing folder keeps its own:
+    // set it explicitly.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    // Under %LOCALAPPDATA%, which only its user (and administrators) can read.
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates a new file readable and writable by its owner only (0600 whatever the umask).
+pub(crate) fn create_private_file(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    make_private(&file)?;
+    Ok(file)
+}
+
+/// Opens (creating if needed) a file owner-only, for the lock.
+pub(crate) fn open_private_file(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    make_private(&file)?;
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn make_private(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // fchmod is not subject to the umask.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn make_private(_file: &File) -> io::Result<()> {
+    Ok(())
+}

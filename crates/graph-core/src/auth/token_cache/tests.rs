@@ -1,0 +1,118 @@
+//! The cache against real files in temporary folders: lookup, damage, permissions, concurrent
+//! writers, refused refresh tokens.
+use super::*;
+
+fn key(scopes: &[&str]) -> CacheKey {
+    let environment =
+        Environment::user_defined("T", "https://graph.test", "https://login.test").expect("ok");
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    CacheKey::new(&environment, "common", "app", &scopes)
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("graph-cache-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+#[test]
+fn entries_are_found_by_key_or_covering_scopes_and_removed() {
+    let dir = temp_dir();
+    let cache = TokenCache::at(dir.clone(), None);
+    cache
+        .save(&key(&["A", "B"]), Some("u@x"), "rt-1", Some(("at-1", 99)))
+        .expect("saved");
+    let found = cache.find(&key(&["b"])).expect("read").expect("covered");
+    assert_eq!(found.key.scopes, ["A", "B"]);
+    assert_eq!(found.refresh_token.as_str(), "rt-1");
+    assert!(cache.find(&key(&["C"])).expect("read").is_none());
+    assert!(cache.find(&key(&[])).expect("read").is_none());
+    cache.remove(&key(&["A", "B"])).expect("removed");
+    assert!(!cache.path().exists(), "an empty cache leaves no file");
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
+
+#[test]
+fn a_refused_refresh_token_yields_a_newer_one_or_removes_the_entry() {
+    let dir = temp_dir();
+    let cache = TokenCache::at(dir.clone(), None);
+    let key = key(&["A"]);
+    // Another process redeemed rt-1 first and saved rt-2: retry with rt-2.
+    cache.save(&key, None, "rt-2", None).expect("saved");
+    let newer = cache.refused(&key, "rt-1").expect("read");
+    assert_eq!(newer.as_deref().map(String::as_str), Some("rt-2"));
+    assert!(cache.find(&key).expect("read").is_some(), "kept");
+    // rt-2 itself refused: the sign-in is gone.
+    assert!(cache.refused(&key, "rt-2").expect("read").is_none());
+    assert!(cache.find(&key).expect("read").is_none(), "removed");
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
+
+#[test]
+fn a_damaged_file_is_an_empty_cache_with_a_note() {
+    let dir = temp_dir();
+    std::fs::write(dir.join(file_store::FILE_NAME), b"{not json").expect("written");
+    let cache = TokenCache::at(dir.clone(), None);
+    assert!(cache.find(&key(&["A"])).expect("no error").is_none());
+    assert!(cache.status().notes[0].contains("treated as empty"));
+    cache
+        .save(&key(&["A"]), None, "rt", None)
+        .expect("replaced");
+    assert!(cache.find(&key(&["A"])).expect("read").is_some());
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
+
+#[test]
+fn concurrent_writers_never_lose_each_other_s_entries() {
+    let dir = temp_dir();
+    let workers: Vec<_> = (0..4)
+        .map(|worker| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                // A cache of its own per thread: separate open files, so the file lock
+                // (not a mutex of this process) is what keeps them apart.
+                let cache = TokenCache::at(dir, None);
+                let mine = key(&[&format!("S{worker}")]);
+                for round in 0..40 {
+                    cache
+                        .save(&mine, None, &format!("rt-{worker}-{round}"), None)
+                        .expect("saved");
+                    if round % 5 == 4 {
+                        cache.remove(&mine).expect("removed");
+                    }
+                }
+                cache
+                    .save(&mine, None, &format!("rt-{worker}-last"), None)
+                    .expect("saved");
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("no panic");
+    }
+    let cache = TokenCache::at(dir.clone(), None);
+    for worker in 0..4 {
+        let found = cache
+            .find(&key(&[&format!("S{worker}")]))
+            .expect("readable")
+            .expect("present");
+        assert_eq!(found.refresh_token.as_str(), format!("rt-{worker}-last"));
+    }
+    assert!(cache.status().notes.is_empty());
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_is_owner_only_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let cache = TokenCache::at(dir.clone(), None);
+    cache.save(&key(&["A"]), None, "rt", None).expect("saved");
+    let mode = std::fs::metadata(cache.path())
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}

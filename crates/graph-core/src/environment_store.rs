@@ -1,0 +1,124 @@
+//! User-defined environments persisted across processes, as the official module keeps them in
+//! `~/.mg/mg.context.json` (its `EnvironmentTable`, rewritten on every Add/Remove-MgEnvironment
+//! under an exclusive write lock and read when the module loads). Here they live in
+//! `environments.json` in the module's own owner-only data folder (see
+//! [`crate::auth::token_cache::location`]), locked while updated and replaced atomically. The
+//! file holds no secret. Built-in clouds are never written.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::token_cache::CacheSettings;
+use crate::auth::token_cache::file_store::FileStore;
+use crate::auth::token_cache::location::data_dir;
+use crate::environment::{Environment, EnvironmentRegistry};
+use crate::error::{ErrorKind, GraphError};
+
+const FILE_NAME: &str = "environments.json";
+const LOCK_NAME: &str = "environments.lock";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct EnvironmentFile {
+    #[serde(default)]
+    version: u32,
+    #[serde(default)]
+    environments: Vec<SavedEnvironment>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedEnvironment {
+    name: String,
+    #[serde(rename = "azureADEndpoint")]
+    azure_ad_endpoint: String,
+    graph_endpoint: String,
+}
+
+fn store(settings: &CacheSettings) -> Result<FileStore, GraphError> {
+    Ok(FileStore::named(
+        data_dir(settings.data_dir.as_deref())?,
+        FILE_NAME,
+        LOCK_NAME,
+    ))
+}
+
+fn read(store: &FileStore, lock: &crate::auth::token_cache::file_store::Locked) -> EnvironmentFile {
+    // A damaged file must not stop anyone from signing in to the built-in clouds.
+    store
+        .read(lock)
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+fn write(
+    store: &FileStore,
+    lock: &crate::auth::token_cache::file_store::Locked,
+    file: &EnvironmentFile,
+) -> Result<(), GraphError> {
+    let bytes = serde_json::to_vec_pretty(file).map_err(|error| {
+        GraphError::new(
+            ErrorKind::Internal,
+            format!("the environments could not be serialized: {error}"),
+        )
+    })?;
+    store.write(lock, &bytes)
+}
+
+/// Loads the saved environments into the process's registry, once per process (like the
+/// official module at import). Unreadable entries are skipped.
+pub fn load_once(settings: &CacheSettings) {
+    static LOADED: AtomicBool = AtomicBool::new(false);
+    if LOADED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let Ok(store) = store(settings) else {
+        return;
+    };
+    let Ok(lock) = store.lock() else {
+        return;
+    };
+    let file = read(&store, &lock);
+    drop(lock);
+    let registry = EnvironmentRegistry::global();
+    for saved in file.environments {
+        if let Ok(environment) =
+            Environment::user_defined(&saved.name, &saved.graph_endpoint, &saved.azure_ad_endpoint)
+        {
+            let _ = registry.add(environment);
+        }
+    }
+}
+
+/// Saves (adds or replaces) a user-defined environment.
+pub fn save(settings: &CacheSettings, environment: &Environment) -> Result<(), GraphError> {
+    let store = store(settings)?;
+    let lock = store.lock()?;
+    let mut file = read(&store, &lock);
+    file.version = 1;
+    file.environments
+        .retain(|saved| !saved.name.eq_ignore_ascii_case(&environment.name));
+    file.environments.push(SavedEnvironment {
+        name: environment.name.clone(),
+        azure_ad_endpoint: environment.azure_ad_endpoint.clone(),
+        graph_endpoint: environment.graph_endpoint.clone(),
+    });
+    write(&store, &lock, &file)
+}
+
+/// Forgets a saved environment.
+pub fn forget(settings: &CacheSettings, name: &str) -> Result<(), GraphError> {
+    let store = store(settings)?;
+    let lock = store.lock()?;
+    let mut file = read(&store, &lock);
+    let before = file.environments.len();
+    file.environments
+        .retain(|saved| !saved.name.eq_ignore_ascii_case(name));
+    if file.environments.len() == before {
+        return Ok(());
+    }
+    file.version = 1;
+    write(&store, &lock, &file)
+}
