@@ -75,6 +75,20 @@ Describe 'bulk revocation' -Tag CI {
         @($results | Where-Object { $_ -is [bool] }).Count + $throttled.Count | Should -Be 100
     }
 
+    It 'under a write quota, paces itself at the quota instead of collecting 429s' {
+        # 100 writes at once, then 200 per second (Entra's shape, scaled). Sending full batches
+        # as fast as answers come back gets most items refused: a naive client collects a 429
+        # for well over half of them (crates/graph-core/tests/bulk.rs compares one).
+        Invoke-MockControl $Mock PUT latency @{ ms = 20 } | Out-Null
+        Invoke-MockControl $Mock PUT throttling @{ enabled = $true; limits = @{ appTenantWrites = @{ capacity = 100; windowSeconds = 0.5 } } } | Out-Null
+        $results = $Users[0..999].Id | Invoke-MgBetaInvalidateAllUserRefreshToken -ErrorAction Continue 2>&1
+        $results.Count | Should -Be 1000
+        @($results | Where-Object { $_ -is [bool] -and $_ }).Count | Should -Be 1000
+        $stats = (Invoke-MockControl $Mock GET throttling).stats
+        $stats.accepted | Should -Be 1000
+        $stats.throttled | Should -BeLessThan 150 -Because 'after the first 429s the module sends at the rate the quota refills'
+    }
+
     It 'isolates bad input inside a run: a null, a malformed id and a duplicate affect only their own items' {
         $a = $Users[0].Id; $b = $Users[1].Id
         $results = @($a, $null, '   ', $a, $b) | Invoke-MgBetaInvalidateAllUserRefreshToken -ErrorAction SilentlyContinue -ErrorVariable failures

@@ -76,5 +76,6 @@ Describe 'Invoke-MgBetaInvalidateAllUserRefreshToken -InputObject' -Tag CI {
         $results = @($Adele.Id, $Adele.Id) | Invoke-MgBetaInvalidateAllUserRefreshToken
         @($results).Count | Should -Be 2
         @((Get-MockRequests $Mock) | Where-Object userId -EQ $Adele.Id).Count | Should -Be 2
+        @((Get-MockRequests $Mock) | Where-Object { $_.userId -and $_.userId -ne $Adele.Id }).Count | Should -Be 0
     }
 }

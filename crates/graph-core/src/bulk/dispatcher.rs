@@ -300,6 +300,7 @@ impl Dispatcher {
             }
         };
         let now = Instant::now();
+        // Items that went through the quota (answered by Graph, not refused with a 429).
         let mut accepted = 0;
         let mut quota_pause: Option<Duration> = None;
         let mut quota_error: Option<GraphError> = None;
@@ -311,7 +312,14 @@ impl Dispatcher {
                     self.completions
                         .push(Completion::succeeded(item.submitted.seq, outcome));
                 }
-                ItemResult::Failed(error) => self.fail(item, error),
+                ItemResult::Failed(error) => {
+                    // A user that does not exist, or one the caller may not revoke, still cost
+                    // a write: Graph checks its quota first.
+                    if matches!(error.service().status, Some(403 | 404)) {
+                        accepted += 1;
+                    }
+                    self.fail(item, error);
+                }
                 ItemResult::Retry {
                     class,
                     retry_after,
