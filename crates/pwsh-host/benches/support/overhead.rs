@@ -75,6 +75,10 @@ pub fn connect_module(runspace: &Runspace, target: &Target) -> Result<(), String
         .invoke(
             &Request::script(
                 "param($Url, $Token)
+                 # Add-MgEnvironment saves what it adds: into a scratch folder, never the user's own.
+                 if (-not $env:GRAPH_BETA_DATA_DIR) {
+                     $env:GRAPH_BETA_DATA_DIR = Join-Path ([IO.Path]::GetTempPath()) 'graph-beta-pwsh-host'
+                 }
                  Add-MgEnvironment -Name Mock -GraphEndpoint $Url -AzureADEndpoint $Url | Out-Null
                  Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $Token -AsPlainText -Force) -NoWelcome",
             )
