@@ -154,7 +154,10 @@ pub fn measure(
     let mut rest = Vec::with_capacity(calls);
     let mut floor = Vec::with_capacity(calls);
     let mut host_invoke = Vec::with_capacity(calls);
-    let warm_up = (calls / 5).clamp(5, 200);
+    // As many warm-up calls as timed ones (up to 2,000): PowerShell interprets a loop body for
+    // its first few hundred runs and .NET promotes hot methods to optimized code only after
+    // that, so a short warm-up times start-up, not the warm runspace every layer is meant to be in.
+    let warm_up = calls.clamp(5, 2000);
     time_core(&session, &target.user, warm_up, &mut Vec::new())?;
     powershell_loops(runspace, target, &uri, warm_up)?;
     time_host_invoke(runspace, &target.user, warm_up, &mut Vec::new())?;
@@ -343,7 +346,7 @@ pub fn render_markdown(measurement: &Measurement, context: &[(&str, String)]) ->
         text.push_str(&format!("- {name}: {value}\n"));
     }
     text.push_str(&format!(
-        "- calls: {} timed per layer, in {} interleaved rounds, after a warm-up\n\n",
+        "- calls: {} timed per layer, in {} interleaved rounds, after as many warm-up calls (at most 2,000)\n\n",
         m.cmdlet.samples, m.rounds
     ));
     text.push_str("| layer | median per call | p10 | p90 | above the raw core call |\n");
