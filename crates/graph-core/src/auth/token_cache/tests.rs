@@ -20,7 +20,13 @@ fn entries_are_found_by_key_or_covering_scopes_and_removed() {
     let dir = temp_dir();
     let cache = TokenCache::at(dir.clone(), None);
     cache
-        .save(&key(&["A", "B"]), Some("u@x"), "rt-1", Some(("at-1", 99)))
+        .save(
+            &key(&["A", "B"]),
+            "s",
+            Some("u@x"),
+            "rt-1",
+            Some(("at-1", 99)),
+        )
         .expect("saved");
     let found = cache.find(&key(&["b"])).expect("read").expect("covered");
     assert_eq!(found.key.scopes, ["A", "B"]);
@@ -38,12 +44,12 @@ fn a_refused_refresh_token_yields_a_newer_one_or_removes_the_entry() {
     let cache = TokenCache::at(dir.clone(), None);
     let key = key(&["A"]);
     // Another process redeemed rt-1 first and saved rt-2: retry with rt-2.
-    cache.save(&key, None, "rt-2", None).expect("saved");
-    let newer = cache.refused(&key, "rt-1").expect("read");
+    cache.save(&key, "s", None, "rt-2", None).expect("saved");
+    let newer = cache.refused(&key, "s", "rt-1").expect("read");
     assert_eq!(newer.as_deref().map(String::as_str), Some("rt-2"));
     assert!(cache.find(&key).expect("read").is_some(), "kept");
     // rt-2 itself refused: the sign-in is gone.
-    assert!(cache.refused(&key, "rt-2").expect("read").is_none());
+    assert!(cache.refused(&key, "s", "rt-2").expect("read").is_none());
     assert!(cache.find(&key).expect("read").is_none(), "removed");
     std::fs::remove_dir_all(dir).expect("cleaned");
 }
@@ -56,7 +62,7 @@ fn a_damaged_file_is_an_empty_cache_with_a_note() {
     assert!(cache.find(&key(&["A"])).expect("no error").is_none());
     assert!(cache.status().notes[0].contains("treated as empty"));
     cache
-        .save(&key(&["A"]), None, "rt", None)
+        .save(&key(&["A"]), "s", None, "rt", None)
         .expect("replaced");
     assert!(cache.find(&key(&["A"])).expect("read").is_some());
     std::fs::remove_dir_all(dir).expect("cleaned");
@@ -75,14 +81,14 @@ fn concurrent_writers_never_lose_each_other_s_entries() {
                 let mine = key(&[&format!("S{worker}")]);
                 for round in 0..40 {
                     cache
-                        .save(&mine, None, &format!("rt-{worker}-{round}"), None)
+                        .save(&mine, "s", None, &format!("rt-{worker}-{round}"), None)
                         .expect("saved");
                     if round % 5 == 4 {
                         cache.remove(&mine).expect("removed");
                     }
                 }
                 cache
-                    .save(&mine, None, &format!("rt-{worker}-last"), None)
+                    .save(&mine, "s", None, &format!("rt-{worker}-last"), None)
                     .expect("saved");
             })
         })
@@ -108,7 +114,9 @@ fn the_file_is_owner_only_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt;
     let dir = temp_dir();
     let cache = TokenCache::at(dir.clone(), None);
-    cache.save(&key(&["A"]), None, "rt", None).expect("saved");
+    cache
+        .save(&key(&["A"]), "s", None, "rt", None)
+        .expect("saved");
     let mode = std::fs::metadata(cache.path())
         .expect("meta")
         .permissions()
