@@ -139,11 +139,18 @@ struct Status {
 
 impl TokenCache {
     /// The cache of this user (or of `GRAPH_BETA_DATA_DIR`).
+    /// The key store is tried once here: only when it does not work now (or is turned off) is
+    /// the file written unencrypted, which Connect-MgGraph warns about. A key store that
+    /// worked here and fails later never leads to a plaintext file (see [`TokenCache::write`]).
     pub fn open(settings: &CacheSettings) -> Result<TokenCache, GraphError> {
-        Ok(TokenCache::at(
-            location::data_dir(settings.data_dir.as_deref())?,
-            KeyStore::configured(settings.key_store.as_deref()),
-        ))
+        let dir = location::data_dir(settings.data_dir.as_deref())?;
+        let configured = KeyStore::configured(settings.key_store.as_deref());
+        let failed = configured.as_ref().and_then(|store| store.probe().err());
+        let cache = TokenCache::at(dir, configured.filter(|_| failed.is_none()));
+        if let Some(why) = failed {
+            cache.state.lock().unencrypted_reason = Some(why);
+        }
+        Ok(cache)
     }
 
     fn at(dir: PathBuf, key_store: Option<KeyStore>) -> TokenCache {
@@ -342,16 +349,27 @@ impl TokenCache {
             }
         };
         match envelope.protection.as_str() {
-            "none" => Ok((
-                Document {
-                    entries: envelope.entries.unwrap_or_default(),
-                },
-                None,
-            )),
+            "none" => {
+                // Rewritten encrypted at the next write when a key store works.
+                self.state.lock().encrypted = Some(false);
+                Ok((
+                    Document {
+                        entries: envelope.entries.unwrap_or_default(),
+                    },
+                    None,
+                ))
+            }
             "aes-256-gcm" => {
+                self.state.lock().encrypted = Some(true);
                 let Some(store) = &self.key_store else {
+                    let why = self
+                        .state
+                        .lock()
+                        .unencrypted_reason
+                        .clone()
+                        .unwrap_or_default();
                     self.note(damaged(&format!(
-                        "is encrypted but the key store is turned off ({KEY_STORE_VARIABLE}=none)"
+                        "is encrypted but the key store cannot be used ({why})"
                     )));
                     return Ok((Document::default(), None));
                 };
@@ -407,11 +425,15 @@ impl TokenCache {
                         envelope
                     }
                     Err(why) => {
-                        let mut state = self.state.lock();
-                        state.encrypted = Some(false);
-                        state.unencrypted_reason = Some(why);
-                        drop(state);
-                        plain(document)
+                        // The key store worked when the cache was opened: a failure now is
+                        // no reason to put refresh tokens on disk in plaintext (maybe over an
+                        // encrypted file). The sign-in goes on in this process only.
+                        let message = format!(
+                            "the token cache '{}' was not updated ({why}): the key store worked before, so the sign-in is not written unencrypted and lasts only as long as this process",
+                            self.path().display()
+                        );
+                        self.note(message.clone());
+                        return Err(GraphError::new(crate::error::ErrorKind::Internal, message));
                     }
                 }
             }

@@ -124,3 +124,72 @@ fn the_file_is_owner_only_whatever_the_umask() {
     assert_eq!(mode & 0o777, 0o600);
     std::fs::remove_dir_all(dir).expect("cleaned");
 }
+
+fn memory_store() -> (KeyStore, std::sync::Arc<protection::MemoryKeys>) {
+    let memory = std::sync::Arc::new(protection::MemoryKeys::default());
+    let mut store = KeyStore::os("memory");
+    store.memory = Some(std::sync::Arc::clone(&memory));
+    (store, memory)
+}
+
+fn protection_on_disk(cache: &TokenCache) -> String {
+    let bytes = std::fs::read(cache.path()).expect("file");
+    let envelope: Envelope = serde_json::from_slice(&bytes).expect("envelope");
+    envelope.protection.clone()
+}
+
+#[test]
+fn a_plaintext_file_is_reported_as_such_and_encrypted_at_the_next_write() {
+    let dir = temp_dir();
+    TokenCache::at(dir.clone(), None)
+        .save(&key(&["A"]), "s", None, "rt-1", None)
+        .expect("saved");
+    let (store, _memory) = memory_store();
+    let cache = TokenCache::at(dir.clone(), Some(store));
+    assert!(cache.find(&key(&["A"])).expect("read").is_some());
+    assert!(!cache.status().encrypted, "what was read was plaintext");
+    cache
+        .save(&key(&["A"]), "s", None, "rt-2", None)
+        .expect("saved");
+    assert_eq!(protection_on_disk(&cache), "aes-256-gcm");
+    assert!(cache.status().encrypted);
+    let found = cache.find(&key(&["A"])).expect("read").expect("found");
+    assert_eq!(found.refresh_token.as_str(), "rt-2");
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
+
+#[test]
+fn a_key_store_failing_after_open_never_leads_to_plaintext() {
+    let dir = temp_dir();
+    let (store, memory) = memory_store();
+    let cache = TokenCache::at(dir.clone(), Some(store));
+    cache
+        .save(&key(&["A"]), "s", None, "rt-1", None)
+        .expect("saved");
+    assert_eq!(protection_on_disk(&cache), "aes-256-gcm");
+    let _ = cache.status();
+    // The key is gone and no new one can be made: the file is left as it was.
+    memory
+        .broken
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = cache.save(&key(&["A"]), "s", None, "rt-2", None);
+    assert!(failed.is_err());
+    assert_eq!(protection_on_disk(&cache), "aes-256-gcm");
+    let bytes = std::fs::read_to_string(cache.path()).expect("file");
+    assert!(!bytes.contains("rt-2") && !bytes.contains("rt-1"));
+    let status = cache.status();
+    assert!(status.encrypted);
+    assert!(
+        status
+            .notes
+            .iter()
+            .any(|note| note.contains("not written unencrypted")),
+        "{:?}",
+        status.notes
+    );
+    // Without any file either: nothing is written.
+    std::fs::remove_file(cache.path()).expect("removed");
+    assert!(cache.save(&key(&["A"]), "s", None, "rt-3", None).is_err());
+    assert!(!cache.path().exists());
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
