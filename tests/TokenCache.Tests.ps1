@@ -251,6 +251,24 @@ Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$Te
         Get-DeviceCodes | Should -Be 1 -Because 'only the disconnected context needs a new sign-in'
     }
 
+    It 'warns on Disconnect-MgGraph when the saved sign-in cannot be removed, naming the file, and disconnects anyway' {
+        Connect-User -Scopes User.Read
+        # A folder where the cache's lock file goes: the cache cannot be locked, so not changed.
+        $lock = Join-Path $Dir 'token-cache.lock'
+        Remove-Item $lock -Force
+        New-Item -ItemType Directory $lock | Out-Null
+        try {
+            $warnings = @(Disconnect-MgGraph 3>&1 | Where-Object { $_ -is [System.Management.Automation.WarningRecord] })
+        } finally {
+            Remove-Item $lock -Force
+        }
+        $warnings.Count | Should -Be 1
+        $warnings[0].Message | Should -Match 'could not be removed from the token cache'
+        $warnings[0].Message | Should -BeLike "*$(Join-Path $Dir 'token-cache.json')*"
+        Get-MgContext | Should -BeNullOrEmpty
+        Test-Path (Join-Path $Dir 'token-cache.json') | Should -BeTrue
+    }
+
     It 'treats a damaged file as empty, says so with -Verbose, and replaces it' {
         Set-Content (Join-Path $Dir 'token-cache.json') '{ this is not json'
         $verbose = Connect-MgGraph -Environment Mock -Scopes User.Read -TenantId $TenantId -NoWelcome -Verbose -InformationAction Ignore 4>&1

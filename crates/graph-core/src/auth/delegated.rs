@@ -33,8 +33,8 @@ pub trait GrantStore: Send + Sync {
     /// Records a rotated refresh token and access token of this sign-in, only while the store
     /// still holds this sign-in (not after a Disconnect elsewhere, nor over another sign-in).
     fn save(&self, refresh_token: &str, issued: &IssuedToken);
-    /// Forgets the persisted sign-in (Disconnect-MgGraph).
-    fn forget(&self);
+    /// Forgets the persisted sign-in (Disconnect-MgGraph); the error says why it could not.
+    fn forget(&self) -> Result<(), GraphError>;
     /// Entra refused `refused`: when the store holds a different (newer) refresh token, saved by
     /// another process that redeemed ours first, that one is returned to retry with; otherwise
     /// the persisted sign-in is forgotten and `None` returned.
@@ -103,11 +103,12 @@ impl DelegatedGrant {
         }
     }
 
-    /// Forgets the refresh token here and in the store.
-    pub fn forget(&self) {
+    /// Forgets the refresh token here (always) and in the store (the error says why not).
+    pub fn forget(&self) -> Result<(), GraphError> {
         *self.refresh_token.lock() = None;
-        if let Some(store) = &self.store {
-            store.forget();
+        match &self.store {
+            Some(store) => store.forget(),
+            None => Ok(()),
         }
     }
 }
@@ -357,7 +358,7 @@ mod tests {
         alice.signed_in(&issued("alice@x"));
         let (bob, _) = grant("sign-in-b", "rt-bob-old");
         bob.signed_in(&issued("bob@x"));
-        bob.forget();
+        bob.forget().expect("removed");
         let (bob, _) = grant("sign-in-c", "rt-bob");
         bob.signed_in(&issued("bob@x"));
 
@@ -389,7 +390,7 @@ mod tests {
         assert_eq!(current(&bob_too).as_deref(), Some("rt-bob-2"));
 
         // Disconnect elsewhere: the entry stays gone, the session here goes on in memory.
-        bob.forget();
+        bob.forget().expect("removed");
         bob_too.rotated(Some(Zeroizing::new("rt-bob-3".into())), &issued("bob@x"));
         assert!(
             cache.find_exact(&key).expect("read").is_none(),

@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 use super::{CacheKey, TokenCache};
 use crate::auth::delegated::{GrantStore, SavedGrant};
 use crate::auth::token_endpoint::IssuedToken;
+use crate::error::GraphError;
 
 pub struct CacheBinding {
     pub cache: Arc<TokenCache>,
@@ -44,8 +45,15 @@ impl GrantStore for CacheBinding {
         );
     }
 
-    fn forget(&self) {
-        let _ = self.cache.remove(&self.key);
+    fn forget(&self) -> Result<(), GraphError> {
+        self.cache.remove(&self.key).map_err(|error| GraphError {
+            message: format!(
+                "The saved sign-in could not be removed from the token cache '{}' ({}). Delete that file to forget it.",
+                self.cache.path().display(),
+                error.message
+            ),
+            ..error
+        })
     }
 
     fn refused(&self, refused: &str) -> Option<Zeroizing<String>> {

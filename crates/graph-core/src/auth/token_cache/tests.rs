@@ -193,3 +193,36 @@ fn a_key_store_failing_after_open_never_leads_to_plaintext() {
     assert!(!cache.path().exists());
     std::fs::remove_dir_all(dir).expect("cleaned");
 }
+
+#[test]
+fn a_removal_that_fails_is_reported_with_the_file_s_path() {
+    use crate::auth::delegated::GrantStore;
+    let dir = temp_dir();
+    let cache = std::sync::Arc::new(TokenCache::at(dir.clone(), None));
+    cache
+        .save(&key(&["A"]), "s", None, "rt", None)
+        .expect("saved");
+    let binding = binding::CacheBinding {
+        cache: std::sync::Arc::clone(&cache),
+        key: key(&["A"]),
+        sign_in_id: "s".to_owned(),
+    };
+    // A folder where the lock file should be: the cache cannot be locked, so not changed.
+    std::fs::remove_file(dir.join("token-cache.lock")).expect("lock file");
+    std::fs::create_dir(dir.join("token-cache.lock")).expect("blocked");
+    let error = binding.forget().expect_err("reported");
+    assert!(
+        error.message.contains("could not be removed"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains(&cache.path().display().to_string()),
+        "{}",
+        error.message
+    );
+    std::fs::remove_dir(dir.join("token-cache.lock")).expect("unblocked");
+    binding.forget().expect("removed");
+    assert!(!cache.path().exists());
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
