@@ -12,7 +12,7 @@ use crate::auth::delegated::{self, DEFAULT_CLIENT_ID, DEFAULT_TENANT, DelegatedG
 use crate::auth::device_code::{self, DeviceCode, DeviceCodePrompt};
 use crate::auth::token_cache::binding::CacheBinding;
 use crate::auth::token_cache::{CacheKey, CacheSettings, TokenCache};
-use crate::auth::token_endpoint::IssuedToken;
+use crate::auth::token_endpoint::{IssuedToken, life_left};
 use crate::auth::{AppIdentity, Credential, TokenProvider};
 use crate::environment::{Environment, EnvironmentRegistry};
 use crate::error::GraphError;
@@ -242,11 +242,12 @@ pub fn sign_in_from_cache(
     let saved = found
         .access_token
         .zip(found.expires_at)
-        .filter(|(_, expires_at)| expires_at - now > SILENT_MARGIN_SECONDS)
-        .and_then(|(token, expires_at)| {
+        .map(|(token, expires_at)| (token, life_left(expires_at, now)))
+        .filter(|(_, left)| *left > SILENT_MARGIN_SECONDS)
+        .and_then(|(token, left)| {
             AccessToken::parse(token.as_bytes(), now)
                 .ok()
-                .map(|token| IssuedToken::new(token, now, expires_at - now))
+                .map(|token| IssuedToken::new(token, now, left))
         });
     let user_agent = user_agent(config.host_description.as_deref());
     let issued = match saved {

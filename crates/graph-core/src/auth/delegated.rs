@@ -200,11 +200,12 @@ fn take_over_saved(grant: &DelegatedGrant) -> Option<IssuedToken> {
     drop(current);
     let (token, expires_at) = saved.access_token?;
     let now = unix_now();
-    if expires_at - now < SHARED_TOKEN_MIN_SECONDS {
+    let left = token_endpoint::life_left(expires_at, now);
+    if left < SHARED_TOKEN_MIN_SECONDS {
         return None;
     }
     let token = AccessToken::parse(token.as_bytes(), now).ok()?;
-    Some(IssuedToken::new(token, now, expires_at - now))
+    Some(IssuedToken::new(token, now, left))
 }
 
 /// Renews the access token with the refresh token (refresh-token grant), rotating it.
