@@ -130,10 +130,15 @@ Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$Te
         Get-DeviceCodes | Should -Be 2
     }
 
-    It 'keeps the folder 0700 and the file 0600 even with umask 000' -Skip:(-not ($IsLinux -or $IsMacOS)) {
+    It 'keeps a folder it creates 0700 and the file 0600 even with umask 000' -Skip:(-not ($IsLinux -or $IsMacOS)) {
+        # An existing folder named by GRAPH_BETA_DATA_DIR keeps its mode; one the module creates is owner-only.
+        chmod 0755 $Dir
+        $script:Dir = Join-Path $Dir 'created'
+        $env:GRAPH_BETA_DATA_DIR = $Dir
         $child = & bash -c "umask 000 && pwsh -NoProfile -NonInteractive -Command `"Import-Module '$Manifest'; Add-MgEnvironment -Name Mock -GraphEndpoint '$($Mock.BaseUrl)' -AzureADEndpoint '$($Mock.BaseUrl)' | Out-Null; Connect-MgGraph -Environment Mock -Scopes User.Read -TenantId '$TenantId' -NoWelcome -InformationAction Ignore`"" 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($child | Out-String)
         (Get-Item $Dir).UnixMode | Should -Be 'drwx------'
+        (Get-Item (Split-Path $Dir)).UnixMode | Should -Be 'drwxr-xr-x'
         (Get-Item (Join-Path $Dir 'token-cache.json')).UnixMode | Should -Be '-rw-------'
         (Get-Item (Join-Path $Dir 'token-cache.lock')).UnixMode | Should -Be '-rw-------'
     }

@@ -71,7 +71,7 @@ fn write(
 /// official module at import). Unreadable entries are skipped.
 pub fn load_once(settings: &CacheSettings) {
     static LOADED: AtomicBool = AtomicBool::new(false);
-    if LOADED.swap(true, Ordering::SeqCst) {
+    if LOADED.load(Ordering::SeqCst) {
         return;
     }
     let Ok(store) = store(settings) else {
@@ -82,6 +82,9 @@ pub fn load_once(settings: &CacheSettings) {
     };
     let file = read(&store, &lock);
     drop(lock);
+    // Done only once the file could be read: a folder or lock that failed is tried again at
+    // the next sign-in. (Two first callers at once both add: adding is idempotent.)
+    LOADED.store(true, Ordering::SeqCst);
     let registry = EnvironmentRegistry::global();
     for saved in file.environments {
         if let Ok(environment) =
