@@ -137,9 +137,15 @@ Describe 'Connect-MgGraph -Scopes -UseDeviceCode' -Tag CI {
         $async = $ps.BeginInvoke()
         $deadline = [DateTime]::UtcNow.AddSeconds(30)
         while ((Get-TokenRequests 'urn:ietf:params:oauth:grant-type:device_code') -lt 1 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        # The stop must come while polling, or this would only prove a stop before the poll.
+        Get-TokenRequests 'urn:ietf:params:oauth:grant-type:device_code' | Should -BeGreaterOrEqual 1 -Because 'polling must be under way before Ctrl+C'
         $ps.Stop()
         $async.IsCompleted | Should -BeTrue
         $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        # No poll after the stop (the mock would answer authorization_pending every second).
+        $polls = Get-TokenRequests 'urn:ietf:params:oauth:grant-type:device_code'
+        Start-Sleep -Seconds 3
+        Get-TokenRequests 'urn:ietf:params:oauth:grant-type:device_code' | Should -Be $polls
         $ps.Dispose()
     }
 }

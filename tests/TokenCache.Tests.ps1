@@ -130,10 +130,15 @@ Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$Te
         Get-DeviceCodes | Should -Be 2
     }
 
-    It 'keeps the folder 0700 and the file 0600 even with umask 000' -Skip:(-not ($IsLinux -or $IsMacOS)) {
+    It 'keeps a folder it creates 0700 and the file 0600 even with umask 000' -Skip:(-not ($IsLinux -or $IsMacOS)) {
+        # An existing folder named by GRAPH_BETA_DATA_DIR keeps its mode; one the module creates is owner-only.
+        chmod 0755 $Dir
+        $script:Dir = Join-Path $Dir 'created'
+        $env:GRAPH_BETA_DATA_DIR = $Dir
         $child = & bash -c "umask 000 && pwsh -NoProfile -NonInteractive -Command `"Import-Module '$Manifest'; Add-MgEnvironment -Name Mock -GraphEndpoint '$($Mock.BaseUrl)' -AzureADEndpoint '$($Mock.BaseUrl)' | Out-Null; Connect-MgGraph -Environment Mock -Scopes User.Read -TenantId '$TenantId' -NoWelcome -InformationAction Ignore`"" 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($child | Out-String)
         (Get-Item $Dir).UnixMode | Should -Be 'drwx------'
+        (Get-Item (Split-Path $Dir)).UnixMode | Should -Be 'drwxr-xr-x'
         (Get-Item (Join-Path $Dir 'token-cache.json')).UnixMode | Should -Be '-rw-------'
         (Get-Item (Join-Path $Dir 'token-cache.lock')).UnixMode | Should -Be '-rw-------'
     }
@@ -249,6 +254,24 @@ Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$Te
         $child = Invoke-Child "Connect-MgGraph -Environment Mock -Scopes User.Read -TenantId `$TenantId -NoWelcome -InformationAction Ignore; Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$TenantId -NoWelcome -InformationAction Ignore"
         $child.ExitCode | Should -Be 0 -Because $child.Output
         Get-DeviceCodes | Should -Be 1 -Because 'only the disconnected context needs a new sign-in'
+    }
+
+    It 'warns on Disconnect-MgGraph when the saved sign-in cannot be removed, naming the file, and disconnects anyway' {
+        Connect-User -Scopes User.Read
+        # A folder where the cache's lock file goes: the cache cannot be locked, so not changed.
+        $lock = Join-Path $Dir 'token-cache.lock'
+        Remove-Item $lock -Force
+        New-Item -ItemType Directory $lock | Out-Null
+        try {
+            $warnings = @(Disconnect-MgGraph 3>&1 | Where-Object { $_ -is [System.Management.Automation.WarningRecord] })
+        } finally {
+            Remove-Item $lock -Force
+        }
+        $warnings.Count | Should -Be 1
+        $warnings[0].Message | Should -Match 'could not be removed from the token cache'
+        $warnings[0].Message | Should -BeLike "*$(Join-Path $Dir 'token-cache.json')*"
+        Get-MgContext | Should -BeNullOrEmpty
+        Test-Path (Join-Path $Dir 'token-cache.json') | Should -BeTrue
     }
 
     It 'treats a damaged file as empty, says so with -Verbose, and replaces it' {

@@ -12,7 +12,7 @@ use crate::auth::delegated::{self, DEFAULT_CLIENT_ID, DEFAULT_TENANT, DelegatedG
 use crate::auth::device_code::{self, DeviceCode, DeviceCodePrompt};
 use crate::auth::token_cache::binding::CacheBinding;
 use crate::auth::token_cache::{CacheKey, CacheSettings, TokenCache};
-use crate::auth::token_endpoint::IssuedToken;
+use crate::auth::token_endpoint::{IssuedToken, life_left};
 use crate::auth::{AppIdentity, Credential, TokenProvider};
 use crate::environment::{Environment, EnvironmentRegistry};
 use crate::error::GraphError;
@@ -124,13 +124,15 @@ impl DeviceCodeSignIn {
                 &self.code,
             ),
         )?;
-        let binding = self.target.binding(&self.target.scopes);
+        // A new sign-in (maybe another account than one saved under the same key before).
+        let sign_in_id = uuid::Uuid::new_v4().to_string();
+        let binding = self.target.binding(&self.target.scopes, sign_in_id);
         let store = binding
             .as_ref()
             .map(|binding| Arc::clone(binding) as Arc<dyn GrantStore>);
         let cache = binding.as_ref().map(|binding| Arc::clone(&binding.cache));
         let grant = DelegatedGrant::new(self.target.scopes.clone(), granted.refresh_token, store);
-        grant.rotated(None, &granted.issued);
+        grant.signed_in(&granted.issued);
         self.target
             .session(grant, granted.issued, self.clients.user_agent(), cache)
     }
@@ -139,7 +141,7 @@ impl DeviceCodeSignIn {
 impl DelegatedTarget {
     /// The cache binding for CurrentUser scope (`None` for Process, or when the cache folder
     /// cannot be used: the sign-in then lives in this process, and the status says why).
-    fn binding(&self, scopes: &[String]) -> Option<Arc<CacheBinding>> {
+    fn binding(&self, scopes: &[String], sign_in_id: String) -> Option<Arc<CacheBinding>> {
         if self.context_scope != ContextScope::CurrentUser {
             return None;
         }
@@ -152,6 +154,7 @@ impl DelegatedTarget {
                 &self.app.client_id,
                 scopes,
             ),
+            sign_in_id,
         }))
     }
 
@@ -228,6 +231,7 @@ pub fn sign_in_from_cache(
     let binding = Arc::new(CacheBinding {
         cache: Arc::clone(&cache),
         key: found.key.clone(),
+        sign_in_id: found.sign_in_id.clone(),
     });
     let grant = DelegatedGrant::new(
         found.key.scopes.clone(),
@@ -238,11 +242,12 @@ pub fn sign_in_from_cache(
     let saved = found
         .access_token
         .zip(found.expires_at)
-        .filter(|(_, expires_at)| expires_at - now > SILENT_MARGIN_SECONDS)
-        .and_then(|(token, expires_at)| {
+        .map(|(token, expires_at)| (token, life_left(expires_at, now)))
+        .filter(|(_, left)| *left > SILENT_MARGIN_SECONDS)
+        .and_then(|(token, left)| {
             AccessToken::parse(token.as_bytes(), now)
                 .ok()
-                .map(|token| IssuedToken::new(token, now, expires_at - now))
+                .map(|token| IssuedToken::new(token, now, left))
         });
     let user_agent = user_agent(config.host_description.as_deref());
     let issued = match saved {

@@ -71,7 +71,7 @@ fn write(
 /// official module at import). Unreadable entries are skipped.
 pub fn load_once(settings: &CacheSettings) {
     static LOADED: AtomicBool = AtomicBool::new(false);
-    if LOADED.swap(true, Ordering::SeqCst) {
+    if LOADED.load(Ordering::SeqCst) {
         return;
     }
     let Ok(store) = store(settings) else {
@@ -80,8 +80,17 @@ pub fn load_once(settings: &CacheSettings) {
     let Ok(lock) = store.lock() else {
         return;
     };
-    let file = read(&store, &lock);
+    // Done only once the file could be read: a folder, lock or read that failed is tried again
+    // at the next sign-in. (Two first callers at once both add: adding is idempotent.) A
+    // damaged file counts as read: it would not get better.
+    let Ok(bytes) = store.read(&lock) else {
+        return;
+    };
     drop(lock);
+    LOADED.store(true, Ordering::SeqCst);
+    let file: EnvironmentFile = bytes
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
     let registry = EnvironmentRegistry::global();
     for saved in file.environments {
         if let Ok(environment) =

@@ -272,10 +272,12 @@ impl Session {
         &self.environment
     }
 
-    /// Signs out: a delegated sign-in forgets its refresh token, in the token cache too.
-    pub fn forget(&self) {
-        if let Some(grant) = self.provider.credential().delegated() {
-            grant.forget();
+    /// Signs out: a delegated sign-in forgets its refresh token, in the token cache too (the
+    /// error says why the cache entry could not be removed; the session forgot it anyway).
+    pub fn forget(&self) -> Result<(), GraphError> {
+        match self.provider.credential().delegated() {
+            Some(grant) => grant.forget(),
+            None => Ok(()),
         }
     }
 }

@@ -71,7 +71,8 @@ pub unsafe extern "C" fn graph_session_context(
 }
 
 /// Signs a session out: a delegated sign-in forgets its refresh token, in the CurrentUser
-/// token cache too. The handle stays valid until [`graph_session_free`].
+/// token cache too. An error means the cache entry could not be removed (the session has
+/// forgotten the token all the same). The handle stays valid until [`graph_session_free`].
 ///
 /// # Safety
 /// `session` must be null or a live handle; `out` must be null or valid for one write.
@@ -83,7 +84,7 @@ pub unsafe extern "C" fn graph_session_forget(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            session_ref(session)?.forget();
+            session_ref(session)?.forget()?;
             Ok(serde_json::json!({}))
         })
     }

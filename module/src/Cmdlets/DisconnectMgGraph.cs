@@ -26,7 +26,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 }
                 catch (NativeErrorException failure)
                 {
-                    WriteWarning($"The saved sign-in could not be removed from the token cache: {failure.Error.Message}");
+                    // This session is signed out all the same (the context is cleared below);
+                    // the message names the cache file still holding the sign-in.
+                    WriteWarning(failure.Error.Message);
                 }
             }
 

@@ -122,7 +122,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>
         ///  Signs a session out: a delegated sign-in forgets its refresh token, in the CurrentUser
-        ///  token cache too. The handle stays valid until [`graph_session_free`].
+        ///  token cache too. An error means the cache entry could not be removed (the session has
+        ///  forgotten the token all the same). The handle stays valid until [`graph_session_free`].
         ///
         ///  # Safety
         ///  `session` must be null or a live handle; `out` must be null or valid for one write.

@@ -27,11 +27,14 @@ const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// Where a delegated sign-in is kept beyond this process (the CurrentUser token cache).
 pub trait GrantStore: Send + Sync {
-    /// Records a new refresh token and access token. Failures are the store's to report;
-    /// the sign-in itself goes on in memory.
+    /// Records a sign-in that just completed, replacing whatever the store held for it.
+    /// Failures are the store's to report; the sign-in itself goes on in memory.
+    fn save_new(&self, refresh_token: &str, issued: &IssuedToken);
+    /// Records a rotated refresh token and access token of this sign-in, only while the store
+    /// still holds this sign-in (not after a Disconnect elsewhere, nor over another sign-in).
     fn save(&self, refresh_token: &str, issued: &IssuedToken);
-    /// Forgets the persisted sign-in (Disconnect-MgGraph).
-    fn forget(&self);
+    /// Forgets the persisted sign-in (Disconnect-MgGraph); the error says why it could not.
+    fn forget(&self) -> Result<(), GraphError>;
     /// Entra refused `refused`: when the store holds a different (newer) refresh token, saved by
     /// another process that redeemed ours first, that one is returned to retry with; otherwise
     /// the persisted sign-in is forgotten and `None` returned.
@@ -40,7 +43,8 @@ pub trait GrantStore: Send + Sync {
     /// the same cache wait meanwhile); released when the guard is dropped. `None` when no lock
     /// can be had: the renewal then goes on without it.
     fn renewal_lock(&self) -> Option<Box<dyn Send>>;
-    /// The persisted sign-in as it is now (another process may have renewed it).
+    /// This persisted sign-in as it is now (another process may have renewed it); `None` when
+    /// the store no longer holds this sign-in (removed, or replaced by another one).
     fn saved(&self) -> Option<SavedGrant>;
 }
 
@@ -91,11 +95,20 @@ impl DelegatedGrant {
         }
     }
 
-    /// Forgets the refresh token here and in the store.
-    pub fn forget(&self) {
+    /// Saves a sign-in that just completed (device code) in the store.
+    pub fn signed_in(&self, issued: &IssuedToken) {
+        let current = self.refresh_token.lock();
+        if let (Some(store), Some(token)) = (&self.store, current.as_ref()) {
+            store.save_new(token, issued);
+        }
+    }
+
+    /// Forgets the refresh token here (always) and in the store (the error says why not).
+    pub fn forget(&self) -> Result<(), GraphError> {
         *self.refresh_token.lock() = None;
-        if let Some(store) = &self.store {
-            store.forget();
+        match &self.store {
+            Some(store) => store.forget(),
+            None => Ok(()),
         }
     }
 }
@@ -187,11 +200,12 @@ fn take_over_saved(grant: &DelegatedGrant) -> Option<IssuedToken> {
     drop(current);
     let (token, expires_at) = saved.access_token?;
     let now = unix_now();
-    if expires_at - now < SHARED_TOKEN_MIN_SECONDS {
+    let left = token_endpoint::life_left(expires_at, now);
+    if left < SHARED_TOKEN_MIN_SECONDS {
         return None;
     }
     let token = AccessToken::parse(token.as_bytes(), now).ok()?;
-    Some(IssuedToken::new(token, now, expires_at - now))
+    Some(IssuedToken::new(token, now, left))
 }
 
 /// Renews the access token with the refresh token (refresh-token grant), rotating it.
@@ -288,6 +302,103 @@ mod tests {
             scope_parameter(&loopback, &[]),
             ".default offline_access openid profile"
         );
+    }
+
+    fn issued(upn: &str) -> IssuedToken {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let now = unix_now();
+        let jwt = format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"upn":"{upn}","exp":{}}}"#, now + 3600))
+        );
+        IssuedToken::new(
+            AccessToken::parse(jwt.as_bytes(), now).expect("jwt"),
+            now,
+            3600,
+        )
+    }
+
+    /// Process A signed in as alice; process B signed in, disconnected and signed in as bob
+    /// under the same key. A must keep alice's tokens, never adopt bob's, never remove bob's
+    /// entry, and after B's Disconnect A's rotations must not bring the entry back.
+    #[test]
+    fn a_process_never_adopts_another_sign_in_s_tokens_nor_undoes_a_disconnect() {
+        use crate::auth::token_cache::binding::CacheBinding;
+        use crate::auth::token_cache::{CacheKey, TokenCache};
+        let dir = std::env::temp_dir().join(format!("graph-grants-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let settings = crate::auth::token_cache::CacheSettings {
+            data_dir: Some(dir.display().to_string()),
+            key_store: Some("none".to_owned()),
+        };
+        let key = CacheKey::new(&environment("https://graph.test"), "common", "app", &[]);
+        let grant = |sign_in: &str, refresh_token: &str| {
+            let cache = Arc::new(TokenCache::open(&settings).expect("cache"));
+            let binding = CacheBinding {
+                cache: Arc::clone(&cache),
+                key: key.clone(),
+                sign_in_id: sign_in.to_owned(),
+            };
+            let grant = DelegatedGrant::new(
+                vec![],
+                Some(Zeroizing::new(refresh_token.to_owned())),
+                Some(Arc::new(binding) as Arc<dyn GrantStore>),
+            );
+            (grant, cache)
+        };
+        let current = |grant: &DelegatedGrant| {
+            grant
+                .refresh_token
+                .lock()
+                .as_ref()
+                .map(|token| token.to_string())
+        };
+        let (alice, cache) = grant("sign-in-a", "rt-alice");
+        alice.signed_in(&issued("alice@x"));
+        let (bob, _) = grant("sign-in-b", "rt-bob-old");
+        bob.signed_in(&issued("bob@x"));
+        bob.forget().expect("removed");
+        let (bob, _) = grant("sign-in-c", "rt-bob");
+        bob.signed_in(&issued("bob@x"));
+
+        assert!(
+            take_over_saved(&alice).is_none(),
+            "bob's tokens not taken over"
+        );
+        assert_eq!(current(&alice).as_deref(), Some("rt-alice"));
+        let store = alice.store.as_ref().expect("store");
+        assert!(
+            store.refused("rt-alice").is_none(),
+            "no retry with bob's token"
+        );
+        alice.rotated(
+            Some(Zeroizing::new("rt-alice-2".into())),
+            &issued("alice@x"),
+        );
+        let saved = cache
+            .find_exact(&key)
+            .expect("read")
+            .expect("bob's entry kept");
+        assert_eq!(saved.refresh_token.as_str(), "rt-bob");
+        assert_eq!(saved.account.as_deref(), Some("bob@x"));
+
+        // Bob's process rotates and another process of his sign-in takes the new token over.
+        let (bob_too, _) = grant("sign-in-c", "rt-bob");
+        bob.rotated(Some(Zeroizing::new("rt-bob-2".into())), &issued("bob@x"));
+        assert!(take_over_saved(&bob_too).is_some());
+        assert_eq!(current(&bob_too).as_deref(), Some("rt-bob-2"));
+
+        // Disconnect elsewhere: the entry stays gone, the session here goes on in memory.
+        bob.forget().expect("removed");
+        bob_too.rotated(Some(Zeroizing::new("rt-bob-3".into())), &issued("bob@x"));
+        assert!(
+            cache.find_exact(&key).expect("read").is_none(),
+            "not resurrected"
+        );
+        assert_eq!(current(&bob_too).as_deref(), Some("rt-bob-3"));
+        std::fs::remove_dir_all(dir).expect("cleaned");
     }
 
     #[test]

@@ -22,6 +22,14 @@ const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// RFC 8628: a `slow_down` answer adds this much to the polling interval.
 const SLOW_DOWN_SECONDS: u64 = 5;
 
+/// The polling interval when Entra names none (RFC 8628's default).
+const DEFAULT_INTERVAL_SECONDS: u64 = 5;
+
+/// Whatever the server says, polls are at least this far apart (an `interval` of 0 would
+/// otherwise hammer the token endpoint while the user types the code) and at most this far.
+const MIN_INTERVAL_SECONDS: u64 = 1;
+const MAX_INTERVAL_SECONDS: u64 = 60;
+
 /// What the user is shown: Entra's message, the code and where to enter it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -89,7 +97,10 @@ pub async fn request(
         )
     })?;
     let expires_in = number(parsed.expires_in.as_ref()).unwrap_or(900);
-    let interval = number(parsed.interval.as_ref()).unwrap_or(5);
+    let interval = poll_interval(
+        number(parsed.interval.as_ref()),
+        &environment.azure_ad_endpoint,
+    );
     let message = parsed.message.unwrap_or_else(|| {
         format!(
             "To sign in, use a web browser to open the page {} and enter the code {} to authenticate.",
@@ -135,7 +146,9 @@ pub async fn poll(
         let error = answer.refusal("the device code sign-in");
         match entra_errors::oauth_error(&answer.body).as_deref() {
             Some("authorization_pending") => {}
-            Some("slow_down") => interval += SLOW_DOWN_SECONDS,
+            Some("slow_down") => {
+                interval = (interval + SLOW_DOWN_SECONDS).min(MAX_INTERVAL_SECONDS);
+            }
             Some("authorization_declined") => {
                 return Err(with_message(
                     error,
@@ -152,6 +165,25 @@ pub async fn poll(
             _ => return Err(error),
         }
     }
+}
+
+/// The server's interval clamped to 1..=60 seconds (5 when it names none); 0 only for a
+/// loopback authority (the tests' mock), where nothing is hammered but the test's own server.
+fn poll_interval(server: Option<u64>, authority: &str) -> u64 {
+    let interval = server.unwrap_or(DEFAULT_INTERVAL_SECONDS);
+    let floor = if is_loopback(authority) {
+        0
+    } else {
+        MIN_INTERVAL_SECONDS
+    };
+    interval.clamp(floor, MAX_INTERVAL_SECONDS)
+}
+
+fn is_loopback(authority: &str) -> bool {
+    reqwest::Url::parse(authority).is_ok_and(|url| {
+        url.scheme() == "http"
+            && matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+    })
 }
 
 fn expired(prompt: &DeviceCodePrompt, error: Option<GraphError>) -> GraphError {
@@ -177,4 +209,23 @@ fn with_message(mut error: GraphError, template: &str) -> GraphError {
         .unwrap_or_default();
     error.message = template.replace("{code}", &code);
     error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_polling_interval_is_clamped_except_for_a_loopback_authority() {
+        let entra = "https://login.microsoftonline.com";
+        assert_eq!(poll_interval(Some(0), entra), 1);
+        assert_eq!(poll_interval(None, entra), 5);
+        assert_eq!(poll_interval(Some(7), entra), 7);
+        assert_eq!(poll_interval(Some(u64::MAX), entra), 60);
+        assert_eq!(poll_interval(Some(0), "http://login.example.test"), 1);
+        assert_eq!(poll_interval(Some(0), "https://127.0.0.1:8443"), 1);
+        assert_eq!(poll_interval(Some(0), "http://127.0.0.1:41234"), 0);
+        assert_eq!(poll_interval(Some(0), "http://localhost:41234/"), 0);
+        assert_eq!(poll_interval(Some(900), "http://127.0.0.1:41234"), 60);
+    }
 }

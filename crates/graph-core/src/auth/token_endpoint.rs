@@ -32,11 +32,28 @@ impl IssuedToken {
         // Five minutes before expiry, or half-way for short-lived tokens, so a token is
         // never refreshed on every call just because it lives less than five minutes.
         let margin = REFRESH_MARGIN_SECONDS.min(lifetime / 2);
+        // Saturating: the lifetime comes from a server (or a file) and may be anything.
+        let expires_at = now.saturating_add(lifetime);
         IssuedToken {
             token,
-            expires_at: now + lifetime,
-            refresh_at: now + lifetime - margin,
+            expires_at,
+            refresh_at: expires_at.saturating_sub(margin),
         }
+    }
+}
+
+/// No access token lives longer than this; an expiry further away than that (read from the
+/// cache file, which anyone with the user's rights can edit) is nonsense.
+const MAX_TOKEN_LIFETIME_SECONDS: i64 = 2 * 24 * 3600;
+
+/// Seconds of life left in a token expiring at `expires_at` (read from a file or a server):
+/// 0 when expired, and also when the value is absurd (further away than any token lives).
+pub(crate) fn life_left(expires_at: i64, now: i64) -> i64 {
+    let left = expires_at.saturating_sub(now);
+    if (0..=MAX_TOKEN_LIFETIME_SECONDS).contains(&left) {
+        left
+    } else {
+        0
     }
 }
 
@@ -230,7 +247,7 @@ pub fn read_tokens(answer: &RawAnswer, url: &str) -> Result<Granted, GraphError>
             serde_json::Value::String(text) => text.trim().parse().ok(),
             _ => None,
         })
-        .or_else(|| token.claims().expires_on.map(|exp| exp - now))
+        .or_else(|| token.claims().expires_on.map(|exp| exp.saturating_sub(now)))
         .unwrap_or(3599);
     Ok(Granted {
         issued: IssuedToken::new(token, now, lifetime),
@@ -271,6 +288,19 @@ fn unreachable_authority(error: &reqwest::Error, url: &str, client_request_id: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_or_past_expiries_leave_no_life_and_never_overflow() {
+        assert_eq!(life_left(1_000 + 3_600, 1_000), 3_600);
+        assert_eq!(life_left(500, 1_000), 0);
+        assert_eq!(life_left(i64::MAX, 1_000), 0, "absurdly far away: expired");
+        assert_eq!(life_left(i64::MIN, 1_000), 0);
+        assert_eq!(life_left(1_000, i64::MIN), 0);
+        let token = AccessToken::parse(b"a.e30.c", 0).expect("jwt");
+        let issued = IssuedToken::new(token, i64::MAX - 10, i64::MAX);
+        assert_eq!(issued.expires_at, i64::MAX);
+        assert!(issued.refresh_at <= issued.expires_at);
+    }
 
     #[test]
     fn refresh_happens_five_minutes_early_or_half_way_for_short_tokens() {

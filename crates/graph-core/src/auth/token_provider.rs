@@ -118,7 +118,7 @@ impl TokenProvider {
                 ErrorKind::Authentication,
                 format!(
                     "the access token given to Connect-MgGraph expired {} seconds ago and cannot be renewed: get a new token and run Connect-MgGraph -AccessToken again",
-                    now - current.expires_at
+                    now.saturating_sub(current.expires_at)
                 ),
             ));
         }

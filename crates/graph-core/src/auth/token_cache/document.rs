@@ -22,6 +22,11 @@ pub(crate) struct CacheEntry {
     pub client_id: String,
     /// Normalized (see `delegated::normalize_scopes`).
     pub scopes: Vec<String>,
+    /// Which sign-in this is: set when a device-code sign-in completes and kept across
+    /// rotations, so a process never adopts tokens another sign-in (maybe another user) saved
+    /// under the same key. Absent in files written before it existed (matched as "").
+    #[serde(default)]
+    pub sign_in_id: Option<String>,
     #[serde(default)]
     pub account: Option<String>,
     pub refresh_token: String,
@@ -31,6 +36,12 @@ pub(crate) struct CacheEntry {
     #[serde(default)]
     pub expires_at: Option<i64>,
     pub saved_at: i64,
+}
+
+impl CacheEntry {
+    pub fn belongs_to(&self, sign_in_id: &str) -> bool {
+        self.sign_in_id.as_deref().unwrap_or("") == sign_in_id
+    }
 }
 
 impl Drop for CacheEntry {

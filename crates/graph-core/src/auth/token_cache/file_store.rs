@@ -81,9 +81,11 @@ impl FileStore {
     /// Replaces the file atomically. Call with the lock held.
     pub fn write(&self, _lock: &Locked, bytes: &[u8]) -> Result<(), GraphError> {
         let path = self.path();
-        let temporary = self
-            .dir
-            .join(format!("{FILE_NAME}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let temporary = self.dir.join(format!(
+            "{}.{}.tmp",
+            self.file_name,
+            uuid::Uuid::new_v4().simple()
+        ));
         let result = write_new(&temporary, bytes).and_then(|()| {
             std::fs::rename(&temporary, &path)?;
             sync_dir(&self.dir)

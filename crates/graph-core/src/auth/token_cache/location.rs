@@ -27,9 +27,16 @@ pub fn data_dir(configured: Option<&str>) -> Result<PathBuf, GraphError> {
                 .ok()
                 .filter(|value| !value.trim().is_empty())
         });
-    let dir = match configured {
-        Some(dir) => PathBuf::from(dir),
-        None => dirs::data_local_dir()
+    // A folder the user named and that already exists keeps its permissions (it may be shared
+    // on purpose, or not theirs to change); the module's own folder is always owner-only.
+    let (dir, own) = match configured {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            let own = !dir.exists();
+            (dir, own)
+        }
+        None => (
+            dirs::data_local_dir()
             .ok_or_else(|| {
                 GraphError::new(
                     ErrorKind::Internal,
@@ -39,8 +46,10 @@ pub fn data_dir(configured: Option<&str>) -> Result<PathBuf, GraphError> {
                 )
             })?
             .join(FOLDER_NAME),
+            true,
+        ),
     };
-    create_private_dir(&dir).map_err(|error| io_error(&dir, "create", &error))?;
+    create_private_dir(&dir, own).map_err(|error| io_error(&dir, "create", &error))?;
     Ok(dir)
 }
 
@@ -56,19 +65,22 @@ pub(crate) fn io_error(path: &Path, action: &str, error: &io::Error) -> GraphErr
 }
 
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+fn create_private_dir(dir: &Path, own: bool) -> io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
+    if !own {
+        return Ok(());
+    }
     // The mode given at creation is reduced by the umask, and an existing folder keeps its own:
     // set it explicitly.
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+fn create_private_dir(dir: &Path, _own: bool) -> io::Result<()> {
     // Under %LOCALAPPDATA%, which only its user (and administrators) can read.
     std::fs::create_dir_all(dir)
 }
@@ -111,4 +123,27 @@ fn make_private(file: &File) -> io::Result<()> {
 #[cfg(not(unix))]
 fn make_private(_file: &File) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).expect("meta").permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_named_folder_is_made_owner_only_only_when_the_module_creates_it() {
+        let base = std::env::temp_dir().join(format!("graph-location-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&base).expect("base");
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        data_dir(Some(&base.display().to_string())).expect("existing");
+        assert_eq!(mode(&base), 0o755, "an existing folder keeps its mode");
+        let created = base.join("new");
+        data_dir(Some(&created.display().to_string())).expect("created");
+        assert_eq!(mode(&created), 0o700);
+        std::fs::remove_dir_all(base).expect("cleaned");
+    }
 }

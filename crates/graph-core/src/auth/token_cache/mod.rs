@@ -102,6 +102,8 @@ fn same_scopes(a: &[String], b: &[String]) -> bool {
 pub struct CachedSignIn {
     /// The entry's own key (its scopes may be a superset of those asked for).
     pub key: CacheKey,
+    /// The entry's sign-in id ("" for an entry saved before ids existed).
+    pub sign_in_id: String,
     pub account: Option<String>,
     pub refresh_token: Zeroizing<String>,
     pub access_token: Option<Zeroizing<String>>,
@@ -137,11 +139,18 @@ struct Status {
 
 impl TokenCache {
     /// The cache of this user (or of `GRAPH_BETA_DATA_DIR`).
+    /// The key store is tried once here: only when it does not work now (or is turned off) is
+    /// the file written unencrypted, which Connect-MgGraph warns about. A key store that
+    /// worked here and fails later never leads to a plaintext file (see [`TokenCache::write`]).
     pub fn open(settings: &CacheSettings) -> Result<TokenCache, GraphError> {
-        Ok(TokenCache::at(
-            location::data_dir(settings.data_dir.as_deref())?,
-            KeyStore::configured(settings.key_store.as_deref()),
-        ))
+        let dir = location::data_dir(settings.data_dir.as_deref())?;
+        let configured = KeyStore::configured(settings.key_store.as_deref());
+        let failed = configured.as_ref().and_then(|store| store.probe().err());
+        let cache = TokenCache::at(dir, configured.filter(|_| failed.is_none()));
+        if let Some(why) = failed {
+            cache.state.lock().unencrypted_reason = Some(why);
+        }
+        Ok(cache)
     }
 
     fn at(dir: PathBuf, key_store: Option<KeyStore>) -> TokenCache {
@@ -203,6 +212,7 @@ impl TokenCache {
                 client_id: entry.client_id.clone(),
                 scopes: entry.scopes.clone(),
             },
+            sign_in_id: entry.sign_in_id.clone().unwrap_or_default(),
             account: entry.account.clone(),
             refresh_token: Zeroizing::new(entry.refresh_token.clone()),
             access_token: entry.access_token.clone().map(Zeroizing::new),
@@ -210,10 +220,11 @@ impl TokenCache {
         }))
     }
 
-    /// Saves (or replaces) the sign-in filed under `key`.
+    /// Saves a new sign-in under `key`, replacing whatever was filed there.
     pub fn save(
         &self,
         key: &CacheKey,
+        sign_in_id: &str,
         account: Option<&str>,
         refresh_token: &str,
         access_token: Option<(&str, i64)>,
@@ -221,19 +232,48 @@ impl TokenCache {
         let lock = self.files.lock()?;
         let (mut document, data_key) = self.read(&lock)?;
         document.entries.retain(|entry| !key.is(entry));
-        document.entries.push(CacheEntry {
-            authority: key.authority.clone(),
-            graph_endpoint: key.graph_endpoint.clone(),
-            tenant: key.tenant.clone(),
-            client_id: key.client_id.clone(),
-            scopes: key.scopes.clone(),
-            account: account.map(str::to_owned),
-            refresh_token: refresh_token.to_owned(),
-            access_token: access_token.map(|(token, _)| token.to_owned()),
-            expires_at: access_token.map(|(_, expires_at)| expires_at),
-            saved_at: unix_now(),
-        });
+        document.entries.push(new_entry(
+            key,
+            sign_in_id,
+            account,
+            refresh_token,
+            access_token,
+        ));
         self.write(&lock, &document, data_key)
+    }
+
+    /// Records rotated tokens of the sign-in `sign_in_id`, only while its entry is still filed
+    /// under `key`: an entry removed (Disconnect-MgGraph elsewhere) is not recreated, and one
+    /// replaced by another sign-in is left alone. Returns whether anything was written.
+    pub fn update(
+        &self,
+        key: &CacheKey,
+        sign_in_id: &str,
+        account: Option<&str>,
+        refresh_token: &str,
+        access_token: Option<(&str, i64)>,
+    ) -> Result<bool, GraphError> {
+        let lock = self.files.lock()?;
+        let (mut document, data_key) = self.read(&lock)?;
+        let Some(position) = document
+            .entries
+            .iter()
+            .position(|entry| key.is(entry) && entry.belongs_to(sign_in_id))
+        else {
+            return Ok(false);
+        };
+        let account = account
+            .map(str::to_owned)
+            .or_else(|| document.entries[position].account.clone());
+        document.entries[position] = new_entry(
+            key,
+            sign_in_id,
+            account.as_deref(),
+            refresh_token,
+            access_token,
+        );
+        self.write(&lock, &document, data_key)?;
+        Ok(true)
     }
 
     /// Forgets the sign-in filed under `key`.
@@ -248,22 +288,26 @@ impl TokenCache {
         self.write(&lock, &document, data_key)
     }
 
-    /// Entra refused `refused` for `key`: a different refresh token saved there meanwhile (by a
-    /// process that redeemed the same one first) is returned; otherwise the entry is removed.
+    /// Entra refused `refused` for the sign-in `sign_in_id`: a different refresh token of the
+    /// same sign-in saved meanwhile (by a process that redeemed the same one first) is
+    /// returned; otherwise its entry is removed. Another sign-in's entry is never returned nor
+    /// removed.
     pub fn refused(
         &self,
         key: &CacheKey,
+        sign_in_id: &str,
         refused: &str,
     ) -> Result<Option<Zeroizing<String>>, GraphError> {
         let lock = self.files.lock()?;
         let (mut document, data_key) = self.read(&lock)?;
-        if let Some(entry) = document.entries.iter().find(|entry| key.is(entry))
+        let ours = |entry: &CacheEntry| key.is(entry) && entry.belongs_to(sign_in_id);
+        if let Some(entry) = document.entries.iter().find(|entry| ours(entry))
             && entry.refresh_token != refused
         {
             return Ok(Some(Zeroizing::new(entry.refresh_token.clone())));
         }
         let before = document.entries.len();
-        document.entries.retain(|entry| !key.is(entry));
+        document.entries.retain(|entry| !ours(entry));
         if document.entries.len() != before {
             self.write(&lock, &document, data_key)?;
         }
@@ -305,16 +349,27 @@ impl TokenCache {
             }
         };
         match envelope.protection.as_str() {
-            "none" => Ok((
-                Document {
-                    entries: envelope.entries.unwrap_or_default(),
-                },
-                None,
-            )),
+            "none" => {
+                // Rewritten encrypted at the next write when a key store works.
+                self.state.lock().encrypted = Some(false);
+                Ok((
+                    Document {
+                        entries: envelope.entries.unwrap_or_default(),
+                    },
+                    None,
+                ))
+            }
             "aes-256-gcm" => {
+                self.state.lock().encrypted = Some(true);
                 let Some(store) = &self.key_store else {
+                    let why = self
+                        .state
+                        .lock()
+                        .unencrypted_reason
+                        .clone()
+                        .unwrap_or_default();
                     self.note(damaged(&format!(
-                        "is encrypted but the key store is turned off ({KEY_STORE_VARIABLE}=none)"
+                        "is encrypted but the key store cannot be used ({why})"
                     )));
                     return Ok((Document::default(), None));
                 };
@@ -370,11 +425,15 @@ impl TokenCache {
                         envelope
                     }
                     Err(why) => {
-                        let mut state = self.state.lock();
-                        state.encrypted = Some(false);
-                        state.unencrypted_reason = Some(why);
-                        drop(state);
-                        plain(document)
+                        // The key store worked when the cache was opened: a failure now is
+                        // no reason to put refresh tokens on disk in plaintext (maybe over an
+                        // encrypted file). The sign-in goes on in this process only.
+                        let message = format!(
+                            "the token cache '{}' was not updated ({why}): the key store worked before, so the sign-in is not written unencrypted and lasts only as long as this process",
+                            self.path().display()
+                        );
+                        self.note(message.clone());
+                        return Err(GraphError::new(crate::error::ErrorKind::Internal, message));
                     }
                 }
             }
@@ -390,6 +449,28 @@ impl TokenCache {
             )
         })?);
         self.files.write(lock, &bytes)
+    }
+}
+
+fn new_entry(
+    key: &CacheKey,
+    sign_in_id: &str,
+    account: Option<&str>,
+    refresh_token: &str,
+    access_token: Option<(&str, i64)>,
+) -> CacheEntry {
+    CacheEntry {
+        authority: key.authority.clone(),
+        graph_endpoint: key.graph_endpoint.clone(),
+        tenant: key.tenant.clone(),
+        client_id: key.client_id.clone(),
+        scopes: key.scopes.clone(),
+        sign_in_id: Some(sign_in_id.to_owned()),
+        account: account.map(str::to_owned),
+        refresh_token: refresh_token.to_owned(),
+        access_token: access_token.map(|(token, _)| token.to_owned()),
+        expires_at: access_token.map(|(_, expires_at)| expires_at),
+        saved_at: unix_now(),
     }
 }
 

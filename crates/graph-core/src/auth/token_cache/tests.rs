@@ -20,7 +20,13 @@ fn entries_are_found_by_key_or_covering_scopes_and_removed() {
     let dir = temp_dir();
     let cache = TokenCache::at(dir.clone(), None);
     cache
-        .save(&key(&["A", "B"]), Some("u@x"), "rt-1", Some(("at-1", 99)))
+        .save(
+            &key(&["A", "B"]),
+            "s",
+            Some("u@x"),
+            "rt-1",
+            Some(("at-1", 99)),
+        )
         .expect("saved");
     let found = cache.find(&key(&["b"])).expect("read").expect("covered");
     assert_eq!(found.key.scopes, ["A", "B"]);
@@ -38,12 +44,12 @@ fn a_refused_refresh_token_yields_a_newer_one_or_removes_the_entry() {
     let cache = TokenCache::at(dir.clone(), None);
     let key = key(&["A"]);
     // Another process redeemed rt-1 first and saved rt-2: retry with rt-2.
-    cache.save(&key, None, "rt-2", None).expect("saved");
-    let newer = cache.refused(&key, "rt-1").expect("read");
+    cache.save(&key, "s", None, "rt-2", None).expect("saved");
+    let newer = cache.refused(&key, "s", "rt-1").expect("read");
     assert_eq!(newer.as_deref().map(String::as_str), Some("rt-2"));
     assert!(cache.find(&key).expect("read").is_some(), "kept");
     // rt-2 itself refused: the sign-in is gone.
-    assert!(cache.refused(&key, "rt-2").expect("read").is_none());
+    assert!(cache.refused(&key, "s", "rt-2").expect("read").is_none());
     assert!(cache.find(&key).expect("read").is_none(), "removed");
     std::fs::remove_dir_all(dir).expect("cleaned");
 }
@@ -56,7 +62,7 @@ fn a_damaged_file_is_an_empty_cache_with_a_note() {
     assert!(cache.find(&key(&["A"])).expect("no error").is_none());
     assert!(cache.status().notes[0].contains("treated as empty"));
     cache
-        .save(&key(&["A"]), None, "rt", None)
+        .save(&key(&["A"]), "s", None, "rt", None)
         .expect("replaced");
     assert!(cache.find(&key(&["A"])).expect("read").is_some());
     std::fs::remove_dir_all(dir).expect("cleaned");
@@ -75,14 +81,14 @@ fn concurrent_writers_never_lose_each_other_s_entries() {
                 let mine = key(&[&format!("S{worker}")]);
                 for round in 0..40 {
                     cache
-                        .save(&mine, None, &format!("rt-{worker}-{round}"), None)
+                        .save(&mine, "s", None, &format!("rt-{worker}-{round}"), None)
                         .expect("saved");
                     if round % 5 == 4 {
                         cache.remove(&mine).expect("removed");
                     }
                 }
                 cache
-                    .save(&mine, None, &format!("rt-{worker}-last"), None)
+                    .save(&mine, "s", None, &format!("rt-{worker}-last"), None)
                     .expect("saved");
             })
         })
@@ -108,11 +114,115 @@ fn the_file_is_owner_only_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt;
     let dir = temp_dir();
     let cache = TokenCache::at(dir.clone(), None);
-    cache.save(&key(&["A"]), None, "rt", None).expect("saved");
+    cache
+        .save(&key(&["A"]), "s", None, "rt", None)
+        .expect("saved");
     let mode = std::fs::metadata(cache.path())
         .expect("meta")
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
+
+fn memory_store() -> (KeyStore, std::sync::Arc<protection::MemoryKeys>) {
+    let memory = std::sync::Arc::new(protection::MemoryKeys::default());
+    let mut store = KeyStore::os("memory");
+    store.memory = Some(std::sync::Arc::clone(&memory));
+    (store, memory)
+}
+
+fn protection_on_disk(cache: &TokenCache) -> String {
+    let bytes = std::fs::read(cache.path()).expect("file");
+    let envelope: Envelope = serde_json::from_slice(&bytes).expect("envelope");
+    envelope.protection.clone()
+}
+
+#[test]
+fn a_plaintext_file_is_reported_as_such_and_encrypted_at_the_next_write() {
+    let dir = temp_dir();
+    TokenCache::at(dir.clone(), None)
+        .save(&key(&["A"]), "s", None, "rt-1", None)
+        .expect("saved");
+    let (store, _memory) = memory_store();
+    let cache = TokenCache::at(dir.clone(), Some(store));
+    assert!(cache.find(&key(&["A"])).expect("read").is_some());
+    assert!(!cache.status().encrypted, "what was read was plaintext");
+    cache
+        .save(&key(&["A"]), "s", None, "rt-2", None)
+        .expect("saved");
+    assert_eq!(protection_on_disk(&cache), "aes-256-gcm");
+    assert!(cache.status().encrypted);
+    let found = cache.find(&key(&["A"])).expect("read").expect("found");
+    assert_eq!(found.refresh_token.as_str(), "rt-2");
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
+
+#[test]
+fn a_key_store_failing_after_open_never_leads_to_plaintext() {
+    let dir = temp_dir();
+    let (store, memory) = memory_store();
+    let cache = TokenCache::at(dir.clone(), Some(store));
+    cache
+        .save(&key(&["A"]), "s", None, "rt-1", None)
+        .expect("saved");
+    assert_eq!(protection_on_disk(&cache), "aes-256-gcm");
+    let _ = cache.status();
+    // The key is gone and no new one can be made: the file is left as it was.
+    memory
+        .broken
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = cache.save(&key(&["A"]), "s", None, "rt-2", None);
+    assert!(failed.is_err());
+    assert_eq!(protection_on_disk(&cache), "aes-256-gcm");
+    let bytes = std::fs::read_to_string(cache.path()).expect("file");
+    assert!(!bytes.contains("rt-2") && !bytes.contains("rt-1"));
+    let status = cache.status();
+    assert!(status.encrypted);
+    assert!(
+        status
+            .notes
+            .iter()
+            .any(|note| note.contains("not written unencrypted")),
+        "{:?}",
+        status.notes
+    );
+    // Without any file either: nothing is written.
+    std::fs::remove_file(cache.path()).expect("removed");
+    assert!(cache.save(&key(&["A"]), "s", None, "rt-3", None).is_err());
+    assert!(!cache.path().exists());
+    std::fs::remove_dir_all(dir).expect("cleaned");
+}
+
+#[test]
+fn a_removal_that_fails_is_reported_with_the_file_s_path() {
+    use crate::auth::delegated::GrantStore;
+    let dir = temp_dir();
+    let cache = std::sync::Arc::new(TokenCache::at(dir.clone(), None));
+    cache
+        .save(&key(&["A"]), "s", None, "rt", None)
+        .expect("saved");
+    let binding = binding::CacheBinding {
+        cache: std::sync::Arc::clone(&cache),
+        key: key(&["A"]),
+        sign_in_id: "s".to_owned(),
+    };
+    // A folder where the lock file should be: the cache cannot be locked, so not changed.
+    std::fs::remove_file(dir.join("token-cache.lock")).expect("lock file");
+    std::fs::create_dir(dir.join("token-cache.lock")).expect("blocked");
+    let error = binding.forget().expect_err("reported");
+    assert!(
+        error.message.contains("could not be removed"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains(&cache.path().display().to_string()),
+        "{}",
+        error.message
+    );
+    std::fs::remove_dir(dir.join("token-cache.lock")).expect("unblocked");
+    binding.forget().expect("removed");
+    assert!(!cache.path().exists());
     std::fs::remove_dir_all(dir).expect("cleaned");
 }
