@@ -74,3 +74,28 @@ pub(crate) unsafe fn input_str<'a>(
     std::str::from_utf8(bytes)
         .map_err(|_| GraphError::invalid_argument(format!("{what} is not valid UTF-8")))
 }
+
+/// Reads caller JSON (UTF-8) into `T`; `what` names it in the error ("the request").
+///
+/// # Safety
+/// As for [`input_bytes`].
+pub(crate) unsafe fn input_json<T: serde::de::DeserializeOwned>(
+    ptr: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<T, GraphError> {
+    // SAFETY: forwarded contract.
+    let text = unsafe { input_str(ptr, len, what) }?;
+    serde_json::from_str(text)
+        .map_err(|error| GraphError::invalid_argument(format!("{what} is not valid: {error}")))
+}
+
+/// Refuses a null out-pointer before any work is done, so nothing is made that cannot be handed over.
+pub(crate) fn require_out<T>(ptr: *mut T, name: &str) -> Result<(), GraphError> {
+    if ptr.is_null() {
+        return Err(GraphError::invalid_argument(format!(
+            "{name} is a null pointer"
+        )));
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@ use graph_core::GraphError;
 use graph_core::bulk::{BulkConfig, BulkRun};
 
 use crate::boundary::{guard, guard_void};
-use crate::buffer::{GraphBuffer, input_str};
+use crate::buffer::{GraphBuffer, input_str, require_out};
 use crate::request_options::read_options;
 use crate::session_exports::{GraphSession, session_ref};
 use crate::status::GraphStatus;
@@ -39,9 +39,7 @@ pub unsafe extern "C" fn graph_bulk_start(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            if bulk_out.is_null() {
-                return Err(GraphError::invalid_argument("bulk_out is a null pointer"));
-            }
+            require_out(bulk_out, "bulk_out")?;
             let session = Arc::clone(session_ref(session)?);
             let options = read_options(options, options_len, proxy_password, proxy_password_len)?;
             let run = BulkRun::start(session, options, BulkConfig::default())?;

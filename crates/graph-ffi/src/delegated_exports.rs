@@ -7,7 +7,7 @@ use graph_core::{DelegatedSignInConfig, DeviceCodeSignIn, GraphError, sign_in_fr
 use serde::Serialize;
 
 use crate::boundary::{guard, guard_void};
-use crate::buffer::{GraphBuffer, input_str};
+use crate::buffer::{GraphBuffer, input_json, require_out};
 use crate::cancel_exports::{GraphCancel, token_of};
 use crate::session_exports::GraphSession;
 use crate::signin_exports::publish;
@@ -36,11 +36,7 @@ pub unsafe extern "C" fn graph_device_code_start(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            if pending_out.is_null() {
-                return Err(GraphError::invalid_argument(
-                    "pending_out is a null pointer",
-                ));
-            }
+            require_out(pending_out, "pending_out")?;
             let config = read_config(config, config_len)?;
             let pending = DeviceCodeSignIn::start(&config, &token_of(cancel))?;
             let prompt = pending.prompt().clone();
@@ -66,11 +62,7 @@ pub unsafe extern "C" fn graph_device_code_complete(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            if session_out.is_null() {
-                return Err(GraphError::invalid_argument(
-                    "session_out is a null pointer",
-                ));
-            }
+            require_out(session_out, "session_out")?;
             let pending = pending.as_ref().ok_or_else(|| {
                 GraphError::invalid_argument("the pending device code handle is null")
             })?;
@@ -107,11 +99,7 @@ pub unsafe extern "C" fn graph_session_open_from_cache(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            if session_out.is_null() {
-                return Err(GraphError::invalid_argument(
-                    "session_out is a null pointer",
-                ));
-            }
+            require_out(session_out, "session_out")?;
             let config = read_config(config, config_len)?;
             let outcome = sign_in_from_cache(&config, &token_of(cancel))?;
             let context = outcome.session.map(|session| publish(session, session_out));
@@ -144,8 +132,5 @@ pub(crate) unsafe fn read_config(
     config_len: usize,
 ) -> Result<DelegatedSignInConfig, GraphError> {
     // SAFETY: forwarded contract.
-    let config = unsafe { input_str(config, config_len, "the sign-in configuration") }?;
-    serde_json::from_str(config).map_err(|error| {
-        GraphError::invalid_argument(format!("the sign-in configuration is not valid: {error}"))
-    })
+    unsafe { input_json(config, config_len, "the sign-in configuration") }
 }

@@ -8,7 +8,7 @@ use graph_core::{Environment, EnvironmentRegistry, GraphError, environment_store
 use serde::{Deserialize, Serialize};
 
 use crate::boundary::guard;
-use crate::buffer::{GraphBuffer, input_str};
+use crate::buffer::{GraphBuffer, input_json, input_str};
 use crate::status::GraphStatus;
 
 #[derive(Deserialize)]
@@ -91,13 +91,8 @@ pub unsafe extern "C" fn graph_environment_add(
     unsafe {
         guard(out, || {
             let settings = read_settings(settings, settings_len)?;
-            let request = input_str(request, request_len, "the environment request")?;
             let request: AddEnvironmentRequest =
-                serde_json::from_str(request).map_err(|error| {
-                    GraphError::invalid_argument(format!(
-                        "the environment request is not valid: {error}"
-                    ))
-                })?;
+                input_json(request, request_len, "the environment request")?;
             let environment = Environment::user_defined(
                 &request.name,
                 &request.graph_endpoint,

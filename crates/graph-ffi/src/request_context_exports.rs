@@ -1,9 +1,9 @@
 //! `Set-MgRequestContext` / `Get-MgRequestContext`: retry and timeout settings of the process.
 
-use graph_core::{GraphError, RequestContext};
+use graph_core::RequestContext;
 
 use crate::boundary::guard;
-use crate::buffer::{GraphBuffer, input_str};
+use crate::buffer::{GraphBuffer, input_json};
 use crate::status::GraphStatus;
 
 /// Writes the current `RequestContext` as JSON.
@@ -29,10 +29,7 @@ pub unsafe extern "C" fn graph_request_context_set(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            let text = input_str(context, context_len, "the request context")?;
-            let context: RequestContext = serde_json::from_str(text).map_err(|error| {
-                GraphError::invalid_argument(format!("the request context is not valid: {error}"))
-            })?;
+            let context: RequestContext = input_json(context, context_len, "the request context")?;
             RequestContext::set(context)
         })
     }

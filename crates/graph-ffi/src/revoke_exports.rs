@@ -7,7 +7,7 @@ use graph_core::{
 };
 
 use crate::boundary::guard;
-use crate::buffer::{GraphBuffer, input_str};
+use crate::buffer::{GraphBuffer, input_json, input_str};
 use crate::cancel_exports::{GraphCancel, token_of};
 use crate::request_options::read_options;
 use crate::session_exports::{GraphSession, session_ref};
@@ -101,12 +101,7 @@ pub unsafe extern "C" fn graph_send(
         guard(out, || {
             let (session, request, options) = read_call(
                 session,
-                || {
-                    parse_json::<PreparedRequest>(
-                        input_str(request, request_len, "the request")?,
-                        "request",
-                    )
-                },
+                || input_json::<PreparedRequest>(request, request_len, "the request"),
                 (options, options_len),
                 (proxy_password, proxy_password_len),
             )?;
@@ -132,12 +127,8 @@ pub unsafe extern "C" fn graph_interpret_revocation(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            let request: PreparedRequest =
-                parse_json(input_str(request, request_len, "the request")?, "request")?;
-            let response: RawResponse = parse_json(
-                input_str(response, response_len, "the response")?,
-                "response",
-            )?;
+            let request: PreparedRequest = input_json(request, request_len, "the request")?;
+            let response: RawResponse = input_json(response, response_len, "the response")?;
             interpret_revocation(&request, response)
         })
     }
@@ -169,9 +160,4 @@ unsafe fn read_call<'a, T>(
 unsafe fn read_user(user_id: *const u8, user_id_len: usize) -> Result<UserId, GraphError> {
     // SAFETY: forwarded contract.
     UserId::parse(unsafe { input_str(user_id, user_id_len, "the user id") }?)
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, GraphError> {
-    serde_json::from_str(text)
-        .map_err(|error| GraphError::invalid_argument(format!("the {what} is not valid: {error}")))
 }

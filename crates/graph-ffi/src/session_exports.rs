@@ -6,7 +6,7 @@ use std::sync::Arc;
 use graph_core::{GraphError, Session, SessionConfig};
 
 use crate::boundary::{guard, guard_void};
-use crate::buffer::{GraphBuffer, input_bytes, input_str};
+use crate::buffer::{GraphBuffer, input_bytes, input_json, require_out};
 use crate::status::GraphStatus;
 
 /// Opaque sign-in context. Shared (`Arc`) so work in flight keeps it alive.
@@ -34,17 +34,9 @@ pub unsafe extern "C" fn graph_session_open_with_access_token(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            if session_out.is_null() {
-                return Err(GraphError::invalid_argument(
-                    "session_out is a null pointer",
-                ));
-            }
-            let config = input_str(config, config_len, "the session configuration")?;
-            let config: SessionConfig = serde_json::from_str(config).map_err(|error| {
-                GraphError::invalid_argument(format!(
-                    "the session configuration is not valid: {error}"
-                ))
-            })?;
+            require_out(session_out, "session_out")?;
+            let config: SessionConfig =
+                input_json(config, config_len, "the session configuration")?;
             let token = input_bytes(token, token_len, "the access token")?;
             let session = Session::connect_with_access_token(&config, token)?;
             let context = session.context();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use graph_core::{AppSignInConfig, GraphError, Session};
 
 use crate::boundary::guard;
-use crate::buffer::{GraphBuffer, input_bytes, input_str};
+use crate::buffer::{GraphBuffer, input_bytes, input_json, require_out};
 use crate::cancel_exports::{GraphCancel, token_of};
 use crate::session_exports::GraphSession;
 use crate::status::GraphStatus;
@@ -103,16 +103,9 @@ unsafe fn read_config(
     config_len: usize,
     session_out: *mut *mut GraphSession,
 ) -> Result<AppSignInConfig, GraphError> {
-    if session_out.is_null() {
-        return Err(GraphError::invalid_argument(
-            "session_out is a null pointer",
-        ));
-    }
+    require_out(session_out, "session_out")?;
     // SAFETY: forwarded contract.
-    let config = unsafe { input_str(config, config_len, "the session configuration") }?;
-    serde_json::from_str(config).map_err(|error| {
-        GraphError::invalid_argument(format!("the session configuration is not valid: {error}"))
-    })
+    unsafe { input_json(config, config_len, "the session configuration") }
 }
 
 /// # Safety
