@@ -41,20 +41,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         /// <summary>Signs in app-only with a client secret; blocks until Entra answers or <paramref name="cancel"/> fires.</summary>
         internal static (SessionHandle Session, ContextInfo Context) OpenWithClientSecret(AppSignInConfig config, SecureString secret, CancelHandle cancel)
         {
-            EnsureCompatible();
-            byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
             using SecretBytes secretBytes = new(secret);
-            using HandleLease cancelLease = new(cancel);
-            fixed (byte* secretPointer = secretBytes.Bytes)
-            fixed (byte* configPointer = configJson)
-            {
-                GraphSession* session = null;
-                GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_session_open_with_client_secret(
-                    configPointer, (nuint)configJson.Length, secretPointer, (nuint)secretBytes.Bytes.Length, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
-                ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
-                return (new SessionHandle(session), context);
-            }
+            return OpenAppOnly(config, secretBytes.Bytes, secretBytes.Bytes.Length, cancel, &NativeMethods.graph_session_open_with_client_secret);
         }
 
         /// <summary>
@@ -63,36 +51,36 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         /// </summary>
         internal static (SessionHandle Session, ContextInfo Context) OpenWithCertificate(
             AppSignInConfig config, byte[] privateKey, int privateKeyLength, CancelHandle cancel)
-        {
-            EnsureCompatible();
-            byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
-            using HandleLease cancelLease = new(cancel);
-            fixed (byte* keyPointer = privateKey)
-            fixed (byte* configPointer = configJson)
-            {
-                GraphSession* session = null;
-                GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_session_open_with_certificate(
-                    configPointer, (nuint)configJson.Length, keyPointer, (nuint)privateKeyLength, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
-                ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
-                return (new SessionHandle(session), context);
-            }
-        }
+            => OpenAppOnly(config, privateKey, privateKeyLength, cancel, &NativeMethods.graph_session_open_with_certificate);
 
         /// <summary>Signs in with the Azure resource's managed identity; blocks until its endpoint answers or <paramref name="cancel"/> fires.</summary>
         internal static (SessionHandle Session, ContextInfo Context) OpenWithManagedIdentity(AppSignInConfig config, SecureString? identityHeader, CancelHandle cancel)
         {
+            using SecretBytes header = new(identityHeader);
+            return OpenAppOnly(config, header.Bytes, header.Bytes.Length, cancel, &NativeMethods.graph_session_open_with_managed_identity);
+        }
+
+        /// <summary>
+        /// The app-only sign-ins share one export shape: the configuration as JSON, one secret
+        /// (pinned here, owned and wiped by the caller), a cancel handle, the session out.
+        /// </summary>
+        private static (SessionHandle Session, ContextInfo Context) OpenAppOnly(
+            AppSignInConfig config,
+            byte[] secret,
+            int secretLength,
+            CancelHandle cancel,
+            delegate*<byte*, nuint, byte*, nuint, GraphCancel*, GraphSession**, GraphBuffer*, GraphStatus> open)
+        {
             EnsureCompatible();
             byte[] configJson = JsonSerializer.SerializeToUtf8Bytes(config, NativeResult.JsonOptions);
-            using SecretBytes header = new(identityHeader);
             using HandleLease cancelLease = new(cancel);
-            fixed (byte* headerPointer = header.Bytes)
+            fixed (byte* secretPointer = secret)
             fixed (byte* configPointer = configJson)
             {
                 GraphSession* session = null;
                 GraphBuffer buffer = default;
-                GraphStatus status = NativeMethods.graph_session_open_with_managed_identity(
-                    configPointer, (nuint)configJson.Length, headerPointer, (nuint)header.Bytes.Length, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
+                GraphStatus status = open(
+                    configPointer, (nuint)configJson.Length, secretPointer, (nuint)secretLength, (GraphCancel*)cancelLease.Pointer, &session, &buffer);
                 ContextInfo context = NativeResult.TakeOrThrow<ContextInfo>(status, buffer);
                 return (new SessionHandle(session), context);
             }
