@@ -24,7 +24,7 @@ Describe 'Connect-MgGraph -AccessToken' -Tag CI {
 
     It 'refuses a malformed token with a clear, terminating error and keeps no context' {
         Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
-        { Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString 'not-a-token' -AsPlainText -Force) -NoWelcome } |
+        { Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString 'Bearer not-a-token' -AsPlainText -Force) -NoWelcome } |
             Should -Throw -ErrorId 'InvalidAccessToken,*' -ExpectedMessage '*malformed*'
         Get-MgContext | Should -BeNullOrEmpty
     }
@@ -35,13 +35,23 @@ Describe 'Connect-MgGraph -AccessToken' -Tag CI {
             Should -Throw -ExpectedMessage '*expired*'
     }
 
-    It 'refuses a token that is not a JWT, names why, and caches nothing' {
+    It 'refuses a token that cannot travel in a header, names why, and caches nothing' {
         Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
-        foreach ($bad in 'a.b', 'Bearer x.y.z', 'x.!!!.z') {
+        foreach ($bad in 'Bearer x.y.z', 'a b', "a`tb") {
             { Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $bad -AsPlainText -Force) -NoWelcome } |
                 Should -Throw -ErrorId 'InvalidAccessToken,*' -ExpectedMessage '*malformed (*'
             $Error[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
             Get-MgContext | Should -BeNullOrEmpty
+        }
+    }
+
+    It 'accepts a token that is not a JWT (tokens are opaque), warning that its claims cannot be shown' {
+        foreach ($opaque in 'a.b', 'x.!!!.z') {
+            Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $opaque -AsPlainText -Force) -NoWelcome -WarningVariable warned -WarningAction SilentlyContinue
+            $warned.Count | Should -Be 1
+            $warned[0].Message | Should -BeLike '*not a JSON Web Token*'
+            (Get-MgContext).TenantId | Should -BeNullOrEmpty
+            Disconnect-MgGraph | Out-Null
         }
     }
 

@@ -81,7 +81,8 @@ Describe 'Invoke-MgBetaInvalidateAllUserRefreshToken request features' -Tag CI {
             $flip = {
                 param($request, $callback, $next)
                 $response = $next.SendAsync($request, $callback).GetAwaiter().GetResult()
-                $response.Content = [System.Net.Http.StringContent]::new('{"value":false}')
+                # A step's answer meets the same success rule as Graph's: JSON, with a boolean value.
+                $response.Content = [System.Net.Http.StringContent]::new('{"value":false}', [System.Text.Encoding]::UTF8, 'application/json')
                 [System.Threading.Tasks.Task]::FromResult($response)
             }
             Invoke-MgBetaInvalidateAllUserRefreshToken -UserId $Adele.Id -HttpPipelineAppend $flip | Should -BeFalse

@@ -45,6 +45,58 @@ function Stop-GraphMock {
     }
 }
 
+function Start-HostileServer {
+    # Starts hostile-server (a loopback server that lies like a hostile Graph or Entra ID would)
+    # on -Address (127.0.0.2 is a second host on this machine); it exits when this process ends.
+    param([string] $Address = '127.0.0.1')
+    $folder = if ($env:GRAPH_MOCK_PATH) { Split-Path $env:GRAPH_MOCK_PATH -Parent } else { Join-Path $script:RepoRoot 'target/release' }
+    $path = Join-Path $folder "hostile-server$(if ($IsWindows) { '.exe' })"
+    if (-not (Test-Path $path)) { throw "hostile-server not found at '$path': run ./build.ps1 first." }
+    $start = [System.Diagnostics.ProcessStartInfo]::new($path)
+    foreach ($argument in '--bind', $Address) { $start.ArgumentList.Add($argument) }
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardInput = $true
+    $start.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($start)
+    $line = $process.StandardOutput.ReadLine()
+    if ($line -notmatch '^listening on (http://[\d.]+:\d+)$') {
+        $process.Kill()
+        throw "hostile-server did not start: '$line'"
+    }
+    [pscustomobject]@{ Process = $process; Url = $Matches[1] }
+}
+
+function Stop-HostileServer {
+    param([Parameter(Mandatory)] $Server)
+    Stop-GraphMock -Mock $Server
+}
+
+function Set-HostileAct {
+    # Queues acts: @{ kind = 'redirect'; status = 307; location = '...' }, @{ kind = 'answer';
+    # status = 200; headers = @{ 'content-type' = 'text/html' }; body = '...' }, 'endless',
+    # 'silent', ... Each takes times (default 1; 0 means always) and pathPrefix.
+    param([Parameter(Mandatory)] $Server, [Parameter(Mandatory)] [hashtable[]] $Act)
+    $acts = foreach ($one in $Act) {
+        $copy = $one.Clone()
+        if ($copy.ContainsKey('times') -and $copy.times -eq 0) { $copy.times = [uint32]::MaxValue }
+        $copy
+    }
+    Invoke-RestMethod -Method Post -Uri "$($Server.Url)/_hostile/acts" -NoProxy -ContentType 'application/json' `
+        -Body (ConvertTo-Json @($acts) -Depth 5 -Compress) | Out-Null
+}
+
+function Reset-HostileServer {
+    # Forgets the queued acts and the requests received.
+    param([Parameter(Mandatory)] $Server)
+    Invoke-RestMethod -Method Delete -Uri "$($Server.Url)/_hostile/acts" -NoProxy | Out-Null
+    Invoke-RestMethod -Method Delete -Uri "$($Server.Url)/_hostile/requests" -NoProxy | Out-Null
+}
+
+function Get-HostileRequests {
+    param([Parameter(Mandatory)] $Server)
+    @(Invoke-RestMethod -Uri "$($Server.Url)/_hostile/requests" -NoProxy)
+}
+
 function Invoke-MockControl {
     param(
         [Parameter(Mandatory)] $Mock,

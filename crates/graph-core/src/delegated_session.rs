@@ -93,7 +93,7 @@ impl DeviceCodeSignIn {
     ) -> Result<DeviceCodeSignIn, GraphError> {
         let target = config.target()?;
         let clients = HttpClients::new(user_agent(config.host_description.as_deref()))?;
-        let http = clients.get(None)?;
+        let http = clients.for_url(&target.environment.azure_ad_endpoint)?;
         let scope = delegated::scope_parameter(&target.environment, &target.scopes);
         let code = block_on_cancellable(
             cancel,
@@ -114,7 +114,9 @@ impl DeviceCodeSignIn {
     /// Polls until the user signed in; the session holds the refresh token, saved in the
     /// token cache for CurrentUser scope.
     pub fn complete(&self, cancel: &CancellationToken) -> Result<Session, GraphError> {
-        let http = self.clients.get(None)?;
+        let http = self
+            .clients
+            .for_url(&self.target.environment.azure_ad_endpoint)?;
         let granted = block_on_cancellable(
             cancel,
             device_code::poll(
@@ -245,7 +247,7 @@ pub fn sign_in_from_cache(
         .map(|(token, expires_at)| (token, life_left(expires_at, now)))
         .filter(|(_, left)| *left > SILENT_MARGIN_SECONDS)
         .and_then(|(token, left)| {
-            AccessToken::parse(token.as_bytes(), now)
+            AccessToken::issued(token.as_bytes())
                 .ok()
                 .map(|token| IssuedToken::new(token, now, left))
         });
@@ -254,7 +256,7 @@ pub fn sign_in_from_cache(
         Some(issued) => issued,
         None => {
             let clients = HttpClients::new(user_agent.clone())?;
-            let http = clients.get(None)?;
+            let http = clients.for_url(&target.environment.azure_ad_endpoint)?;
             let renewed = block_on_cancellable(
                 cancel,
                 delegated::refresh(&http, &target.environment, &target.app, &grant),

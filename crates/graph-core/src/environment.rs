@@ -92,7 +92,8 @@ pub fn validate_endpoint(value: &str, parameter: &str) -> Result<String, GraphEr
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether a URL names this machine by a loopback address (127.0.0.0/8, ::1, localhost).
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(address)) => IpAddr::V4(address).is_loopback(),
         Some(url::Host::Ipv6(address)) => IpAddr::V6(address).is_loopback(),

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::exchange::Exchange;
-use crate::redact::redact_secrets;
+use crate::redact::clean;
 
 /// The coarse class of a failure; stable, because the shim maps it to ErrorCategory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +28,14 @@ pub enum ErrorKind {
     Timeout,
     /// The caller cancelled the call (Ctrl+C).
     Cancelled,
+    /// An answer that is not Graph's (or Entra's) answer to this request: a 2xx that is not
+    /// the documented success, a body over the size cap. Never a success, never retried.
+    UnexpectedResponse,
+    /// A redirect that would have carried the request (and its credential, headers or body)
+    /// to another origin, or any redirect of a token request.
+    RedirectRefused,
+    /// A `-Headers` entry the module cannot send (a reserved or malformed header).
+    InvalidHeader,
     /// A defect in this module; the message says what was caught.
     Internal,
 }
@@ -119,6 +127,27 @@ impl GraphError {
         }
     }
 
+    /// The error as it may be shown: the message through [`clean`] (no secret, no terminal
+    /// control), the Graph code reduced to the characters of an identifier (it becomes part of
+    /// PowerShell's `FullyQualifiedErrorId`), the trace fields cleaned and kept short. Applied
+    /// once, where an error leaves the engine (the C ABI, a bulk completion).
+    pub fn for_display(mut self) -> GraphError {
+        self.message = clean(&self.message);
+        if let Some(service) = self.service.as_deref_mut() {
+            service.code = service.code.take().map(|code| identifier(&code));
+            for field in [
+                &mut service.request_id,
+                &mut service.client_request_id,
+                &mut service.date,
+            ] {
+                *field = field
+                    .take()
+                    .map(|value| clean(&value).chars().take(TRACE_FIELD_CHARS).collect());
+            }
+        }
+        self
+    }
+
     /// The service-side facts, empty when no request reached Graph.
     pub fn service(&self) -> ServiceDetail {
         self.service.as_deref().cloned().unwrap_or_default()
@@ -132,6 +161,32 @@ impl std::fmt::Display for GraphError {
 }
 
 impl std::error::Error for GraphError {}
+
+/// Longest request-id, client-request-id or date kept (a GUID or a timestamp is far shorter).
+const TRACE_FIELD_CHARS: usize = 64;
+
+/// Longest Graph code kept (Graph's are a few dozen characters).
+const CODE_CHARS: usize = 80;
+
+/// A Graph code as an identifier: letters, digits, `_`, `.` and `-`; anything else becomes `_`.
+fn identifier(code: &str) -> String {
+    let code: String = code
+        .chars()
+        .take(CODE_CHARS)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if code.is_empty() {
+        "UnknownError".to_owned()
+    } else {
+        code
+    }
+}
 
 /// Graph's error document: `{"error":{"code","message","innerError":{...}}}`.
 #[derive(Deserialize)]
@@ -168,7 +223,7 @@ fn non_graph_body_message(status: u16, body: &[u8]) -> Option<String> {
     let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
     Some(format!(
         "Graph answered HTTP {status} with a body that is not a Graph error: {}",
-        redact_secrets(&excerpt)
+        clean(&excerpt)
     ))
 }
 
@@ -218,6 +273,27 @@ mod tests {
         assert!(error.message.contains("HTTP 502"), "{}", error.message);
         assert!(!error.message.contains("eyJ"), "{}", error.message);
         assert!(error.message.len() < 400, "{}", error.message);
+    }
+
+    #[test]
+    fn errors_leave_the_engine_without_secrets_or_terminal_control() {
+        let body = "{\"error\":{\"code\":\"Bad\\u001b[31m,Code\\r\\nX\",\"message\":\"token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln \\u001b]0;owned\\u0007\\r\\nforged\"}}";
+        let error = GraphError::from_graph_response(
+            400,
+            body.as_bytes(),
+            Some("id\u{1b}[2J".into()),
+            "c".into(),
+        )
+        .for_display();
+        assert!(!error.message.contains("eyJ"), "{}", error.message);
+        assert!(
+            !error.message.chars().any(char::is_control),
+            "{:?}",
+            error.message
+        );
+        let service = error.service();
+        assert_eq!(service.code.as_deref(), Some("Bad__31m_Code__X"));
+        assert!(!service.request_id.unwrap_or_default().contains('\u{1b}'));
     }
 
     #[test]

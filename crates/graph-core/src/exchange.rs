@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::redact::redact_secrets;
+use crate::redact::clean;
 
 /// A request the module is about to send, without its credential (added at send time only,
 /// so neither a pipeline step nor a trace ever holds the token).
@@ -79,7 +79,7 @@ impl Exchange {
             request_headers: redact_headers(request_headers),
             status: response.status,
             response_headers: redact_headers(&response.headers),
-            response_body: redact_secrets(
+            response_body: clean(
                 &response
                     .body
                     .chars()
@@ -104,7 +104,7 @@ fn redact_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
                     None => "[redacted]".to_owned(),
                 }
             } else {
-                redact_secrets(value)
+                clean(value)
             };
             (name.clone(), value)
         })

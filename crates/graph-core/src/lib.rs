@@ -20,6 +20,7 @@ pub mod error;
 pub mod exchange;
 pub mod proxy;
 pub mod redact;
+pub mod redirect;
 pub mod request_context;
 pub mod request_options;
 pub mod retry;

@@ -1,7 +1,7 @@
 //! Per-call choices: extra request headers (`-Headers`), a proxy, and whether to trace the
 //! exchange for `-Debug`.
 
-use crate::error::GraphError;
+use crate::error::{ErrorKind, GraphError};
 use crate::proxy::ProxyConfig;
 
 /// Headers a caller may not set: the credential and the routing are the module's job, and
@@ -12,6 +12,19 @@ const RESERVED_HEADERS: [&str; 4] = [
     "content-length",
     "transfer-encoding",
 ];
+
+/// Why a caller may not set this header, if it is reserved.
+fn reserved_reason(name: &str) -> Option<&'static str> {
+    let reserved = RESERVED_HEADERS
+        .iter()
+        .find(|reserved| name.eq_ignore_ascii_case(reserved))?;
+    Some(match *reserved {
+        "authorization" => {
+            "the module sends the credential of the current sign-in (run Connect-MgGraph to use another one)"
+        }
+        _ => "the module computes it from the request itself: remove it from -Headers",
+    })
+}
 
 /// Whether a header is one only the module may set.
 pub(crate) fn is_reserved_header(name: &str) -> bool {
@@ -37,23 +50,27 @@ impl RequestOptions {
     ) -> Result<RequestOptions, GraphError> {
         for (name, value) in headers {
             let name = name.trim().to_owned();
-            if RESERVED_HEADERS
-                .iter()
-                .any(|reserved| name.eq_ignore_ascii_case(reserved))
-            {
-                return Err(GraphError::invalid_argument(format!(
-                    "the header '{name}' cannot be set with -Headers: the module sets it itself (sign in with Connect-MgGraph to change the credential)"
-                )));
+            if let Some(reason) = reserved_reason(&name) {
+                return Err(GraphError::new(
+                    ErrorKind::InvalidHeader,
+                    format!("the header '{name}' cannot be set with -Headers: {reason}"),
+                ));
             }
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(GraphError::invalid_argument(format!(
-                    "'{name}' is not a valid HTTP header name"
-                )));
+                return Err(GraphError::new(
+                    ErrorKind::InvalidHeader,
+                    format!(
+                        "-Headers has an entry named '{name}', which is not a valid HTTP header name: use letters, digits and '-' only"
+                    ),
+                ));
             }
             if reqwest::header::HeaderValue::from_str(&value).is_err() {
-                return Err(GraphError::invalid_argument(format!(
-                    "the value of header '{name}' is not valid in HTTP (it contains line breaks or control characters)"
-                )));
+                return Err(GraphError::new(
+                    ErrorKind::InvalidHeader,
+                    format!(
+                        "the value of the -Headers entry '{name}' is not valid in HTTP (it contains line breaks or control characters): remove them"
+                    ),
+                ));
             }
             self.headers.push((name, value));
         }
@@ -89,15 +106,25 @@ mod tests {
 
     #[test]
     fn reserved_headers_are_refused_in_any_case() {
-        for name in ["Authorization", "HOST", "content-length"] {
+        for name in [
+            "Authorization",
+            "HOST",
+            "content-length",
+            "Transfer-Encoding",
+        ] {
             let error = headers(&[(name, "x")]).expect_err(name);
+            assert_eq!(error.kind, ErrorKind::InvalidHeader);
             assert!(error.message.contains("cannot be set"), "{}", error.message);
+            let says_sign_in = error.message.contains("Connect-MgGraph");
+            assert_eq!(says_sign_in, name == "Authorization", "{}", error.message);
         }
     }
 
     #[test]
     fn invalid_names_and_values_are_refused() {
-        assert!(headers(&[("bad name", "x")]).is_err());
-        assert!(headers(&[("x-ok", "line\r\nbreak")]).is_err());
+        for pairs in [[("bad name", "x")], [("x-ok", "line\r\nbreak")]] {
+            let error = headers(&pairs).expect_err("invalid");
+            assert_eq!(error.kind, ErrorKind::InvalidHeader, "{}", error.message);
+        }
     }
 }

@@ -3,7 +3,10 @@
 //! Retried: 429 (throttled), 503, 504 and connection failures (refused, reset, timed out);
 //! revoking a user's sessions twice is harmless, so a POST that may have reached Graph is
 //! safe to send again. `Retry-After` is honoured in seconds (fractional too) or as an HTTP
-//! date; without it the wait is an exponential backoff with jitter, capped at 180 s.
+//! date; without it the wait is an exponential backoff with jitter, capped at 180 s. A
+//! `Retry-After` of zero, or a date already past, counts as none (a server that says "again,
+//! now" every time would otherwise get a request storm), and no wait is shorter than
+//! [`MIN_RETRY_AFTER`]. Every retry loop also ends at `RetriesTimeLimit` of wall time.
 
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +26,10 @@ pub enum RetryClass {
     Final,
 }
 
+/// Shortest wait honoured from a `Retry-After`: Graph asks for seconds; a server asking for
+/// less is not throttling anybody, and a floor keeps its retries from becoming a flood.
+pub const MIN_RETRY_AFTER: Duration = Duration::from_millis(50);
+
 /// Classifies an HTTP status.
 pub fn classify_status(status: u16) -> RetryClass {
     match status {
@@ -32,19 +39,21 @@ pub fn classify_status(status: u16) -> RetryClass {
     }
 }
 
-/// Reads `Retry-After`: delta seconds (`2`, `2.128`) or an HTTP date.
+/// Reads `Retry-After`: delta seconds (`2`, `2.128`) or an HTTP date. `None` when it is
+/// unreadable, zero, negative or in the past: the caller then backs off as without one.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds.min(MAX_BACKOFF.as_secs_f64() * 10.0)));
-    }
-    let format = time::format_description::well_known::Rfc2822;
-    let date = time::OffsetDateTime::parse(value, &format)
-        .or_else(|_| time::OffsetDateTime::parse(&value.replace("GMT", "+0000"), &format))
-        .ok()?;
-    let target = SystemTime::from(date);
-    Some(target.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = if let Ok(seconds) = value.parse::<f64>() {
+        (seconds.is_finite() && seconds > 0.0)
+            .then(|| Duration::from_secs_f64(seconds.min(MAX_BACKOFF.as_secs_f64() * 10.0)))?
+    } else {
+        let format = time::format_description::well_known::Rfc2822;
+        let date = time::OffsetDateTime::parse(value, &format)
+            .or_else(|_| time::OffsetDateTime::parse(&value.replace("GMT", "+0000"), &format))
+            .ok()?;
+        SystemTime::from(date).duration_since(now).ok()?
+    };
+    (!wait.is_zero()).then(|| wait.max(MIN_RETRY_AFTER))
 }
 
 /// Exponential backoff with full jitter: a random wait in [delay·2^attempt / 2, delay·2^attempt],
@@ -69,8 +78,11 @@ mod tests {
             parse_retry_after("2.128", now),
             Some(Duration::from_millis(2128))
         );
-        assert_eq!(parse_retry_after("0", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("0", now), None, "zero means back off");
+        assert_eq!(parse_retry_after("0.0", now), None);
+        assert_eq!(parse_retry_after("0.001", now), Some(MIN_RETRY_AFTER));
         assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("NaN", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
     }
 
@@ -84,8 +96,8 @@ mod tests {
         );
         assert_eq!(
             parse_retry_after("Tue, 14 Nov 2023 22:13:00 GMT", now),
-            Some(Duration::ZERO),
-            "a date in the past means now"
+            None,
+            "a date in the past means back off"
         );
     }
 

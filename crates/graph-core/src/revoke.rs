@@ -3,16 +3,18 @@
 //! Three steps, public so the shim can run a script's pipeline steps between them:
 //! [`Session::prepare_revocation`] builds the request (no credential), [`Session::send`]
 //! adds the token and sends it with retries (only to the session's own Graph endpoint), and
-//! [`interpret_revocation`] reads the answer. Success is any 2xx: Graph documents 204 but
-//! really answers 200 with an `Edm.Boolean` body, and the official module crashed on that
-//! mismatch for years. Each request carries a fresh `client-request-id`.
+//! [`interpret_revocation`] reads the answer with [`graph_boolean`], the one success rule of
+//! every call and `$batch` item: Graph documents 204 but really answers 200 with an
+//! `Edm.Boolean` body (the official module crashed on that mismatch for years), and nothing
+//! else is taken for a success. Each request carries a fresh `client-request-id`.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::address::UserId;
-use crate::error::GraphError;
+use crate::error::{ErrorKind, GraphError, ServiceDetail};
 use crate::exchange::{Exchange, PreparedRequest, RawResponse, find_header};
+use crate::redact::clean;
 use crate::request_options::RequestOptions;
 use crate::send::proxy_authentication_error;
 use crate::session::Session;
@@ -21,7 +23,7 @@ use crate::session::Session;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RevocationOutcome {
-    /// The `value` of the answer; `true` for a bodyless 2xx.
+    /// The `value` of the answer; `true` for a 204.
     pub value: bool,
     pub status: u16,
     pub request_id: Option<String>,
@@ -32,9 +34,72 @@ pub struct RevocationOutcome {
     pub exchange: Option<Exchange>,
 }
 
+/// Longest excerpt of an unexpected answer kept in the error.
+const EXCERPT_CHARS: usize = 160;
+
+/// Graph's answer to an action that returns `Edm.Boolean`: `204 No Content` (as documented:
+/// `true`), or `200` with a JSON body whose `value` is a boolean. Anything else (an HTML page,
+/// `{"value":"false"}`, `{"value":null}`, malformed JSON, an error document sent with 200, a
+/// 201 or 202) is an [`ErrorKind::UnexpectedResponse`] naming what came back: the user was not
+/// signed out as far as anybody can tell, and a responder must not be told otherwise.
+pub fn graph_boolean(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<bool, GraphError> {
+    if status == 204 {
+        return Ok(true);
+    }
+    let json_type = content_type.is_some_and(is_json_content_type);
+    if status == 200 && json_type {
+        let value = serde_json::from_slice::<BooleanAnswer>(body)
+            .ok()
+            .and_then(|answer| answer.value);
+        if let Some(value) = value {
+            return Ok(value);
+        }
+    }
+    Err(unexpected_answer(status, content_type, body))
+}
+
 #[derive(Deserialize)]
 struct BooleanAnswer {
     value: Option<bool>,
+}
+
+fn is_json_content_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+fn unexpected_answer(status: u16, content_type: Option<&str>, body: &[u8]) -> GraphError {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
+    if text.chars().count() > EXCERPT_CHARS {
+        excerpt.push_str("...");
+    }
+    let shown = if excerpt.is_empty() {
+        "an empty body".to_owned()
+    } else {
+        format!("'{}'", clean(&excerpt))
+    };
+    GraphError {
+        kind: ErrorKind::UnexpectedResponse,
+        message: format!(
+            "the answer is not Graph's answer to this request (HTTP {status}, content type {}, {shown}): the user's sessions may not have been revoked; check the Graph endpoint and any proxy, then run the command again",
+            content_type.unwrap_or("none")
+        ),
+        service: Some(Box::new(ServiceDetail {
+            status: Some(status),
+            ..ServiceDetail::default()
+        })),
+    }
 }
 
 impl Session {
@@ -95,10 +160,18 @@ pub fn interpret_revocation(
         }
         return Err(error);
     }
-    let value = serde_json::from_str::<BooleanAnswer>(&response.body)
-        .ok()
-        .and_then(|answer| answer.value)
-        .unwrap_or(true);
+    let value = graph_boolean(
+        response.status,
+        find_header(&response.headers, "content-type"),
+        response.body.as_bytes(),
+    )
+    .map_err(|mut error| {
+        if let Some(service) = error.service.as_mut() {
+            service.request_id = request_id.clone();
+            service.client_request_id = Some(client_request_id.clone());
+        }
+        error
+    })?;
     Ok(RevocationOutcome {
         value,
         status: response.status,
@@ -107,4 +180,59 @@ pub fn interpret_revocation(
         headers: response.headers,
         exchange: response.exchange,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JSON: Option<&str> = Some("application/json;odata.metadata=minimal;charset=utf-8");
+
+    #[test]
+    fn only_graph_success_answers_are_success() {
+        assert_eq!(graph_boolean(204, None, b"").ok(), Some(true));
+        assert_eq!(
+            graph_boolean(200, JSON, br#"{"@odata.context":"x","value":true}"#).ok(),
+            Some(true)
+        );
+        assert_eq!(
+            graph_boolean(200, JSON, br#"{"value":false}"#).ok(),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn anything_else_is_an_error_naming_what_came_back() {
+        for (status, content_type, body) in [
+            (200, Some("text/html"), "<html>{\"value\":true}</html>"),
+            (200, JSON, r#"{"value":"false"}"#),
+            (200, JSON, r#"{"value":"true"}"#),
+            (200, JSON, r#"{"value":null}"#),
+            (200, JSON, r#"{"value":tr"#),
+            (200, JSON, r#"{"error":{"code":"x","message":"y"}}"#),
+            (200, JSON, ""),
+            (200, None, r#"{"value":true}"#),
+            (201, JSON, r#"{"value":true}"#),
+            (202, None, ""),
+        ] {
+            let error = graph_boolean(status, content_type, body.as_bytes()).expect_err(body);
+            assert_eq!(error.kind, ErrorKind::UnexpectedResponse, "{body}");
+            assert!(
+                error.message.contains(&format!("HTTP {status}")),
+                "{}",
+                error.message
+            );
+        }
+    }
+
+    #[test]
+    fn the_excerpt_is_short_and_redacted() {
+        let body = format!(
+            "<html>access_token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln {}</html>",
+            "x".repeat(5000)
+        );
+        let error = graph_boolean(200, Some("text/html"), body.as_bytes()).expect_err("html");
+        assert!(!error.message.contains("eyJ"), "{}", error.message);
+        assert!(error.message.len() < 600, "{}", error.message);
+    }
 }

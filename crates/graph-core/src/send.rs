@@ -5,31 +5,36 @@
 //! It comes from the session's token provider (renewed before expiry); a 401 is retried once
 //! with a renewed token when the credential allows it.
 //! Retries follow [`crate::retry`] and the process's [`RequestContext`]; each retry carries
-//! a `Retry-Attempt` header.
+//! a `Retry-Attempt` header. Redirects are followed only within the session's Graph origin
+//! ([`crate::redirect`]); the answer's body is read up to a size cap.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use url::Url;
 
 use crate::error::{ErrorKind, GraphError, ServiceDetail};
 use crate::exchange::{Exchange, PreparedRequest, RawResponse};
+use crate::http_client::{BodyError, MAX_ANSWER_BYTES, read_capped, too_large};
+use crate::redact::clean;
+use crate::redirect;
 use crate::request_context::RequestContext;
 use crate::request_options::{RequestOptions, is_reserved_header};
-use crate::retry::{RetryClass, backoff, classify_status, parse_retry_after};
+use crate::retry::{MIN_RETRY_AFTER, RetryClass, backoff, classify_status, parse_retry_after};
 use crate::session::Session;
 
 impl Session {
     /// Sends a request, retrying throttling (429), 503, 504 and broken connections as the
-    /// request context allows. Returns the last answer when retries run out.
+    /// request context allows. Returns the last answer when retries run out: at the latest
+    /// when `RetriesTimeLimit` of wall time (attempts and waits together) would be exceeded.
     pub async fn send(
         &self,
         request: &PreparedRequest,
         options: &RequestOptions,
     ) -> Result<RawResponse, GraphError> {
         let context = RequestContext::current();
+        let started = Instant::now();
         let mut transient_retries = 0;
         let mut attempt = 0;
-        let mut waited = Duration::ZERO;
         loop {
             let result = self.send_once(request, options, attempt, &context).await;
             let (class, retry_after) = match &result {
@@ -52,15 +57,14 @@ impl Session {
                     retry_after
                         .unwrap_or_else(|| backoff(context.retry_delay(), transient_retries - 1))
                 }
-                RetryClass::Throttled => {
-                    retry_after.unwrap_or_else(|| backoff(context.retry_delay(), attempt))
-                }
+                RetryClass::Throttled => retry_after
+                    .unwrap_or_else(|| backoff(context.retry_delay(), attempt))
+                    .max(MIN_RETRY_AFTER),
             };
-            if waited + wait > context.retries_time_limit() {
+            if started.elapsed() + wait > context.retries_time_limit() {
                 return result;
             }
             tokio::time::sleep(wait).await;
-            waited += wait;
             attempt += 1;
         }
     }
@@ -72,23 +76,24 @@ impl Session {
         attempt: u32,
         context: &RequestContext,
     ) -> Result<RawResponse, GraphError> {
-        let url = self.checked_url(&request.url)?;
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+        let mut url = self.checked_url(&request.url)?;
+        let mut method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             GraphError::invalid_argument(format!("'{}' is not an HTTP method", request.method))
         })?;
         let client_request_id = request
             .header("client-request-id")
             .unwrap_or_default()
             .to_owned();
-        let client = self.clients.get(options.proxy.as_ref())?;
+        let client = self.clients.for_target(&url, options.proxy.as_ref())?;
         // Token requests use the session's own client (system proxy), whatever -Proxy says.
-        let token_client = self.clients.get(None)?;
+        let token_client = self.clients.for_url(&self.environment.azure_ad_endpoint)?;
         let mut authorization = self.provider.authorization(&token_client).await?;
         let mut sent_headers = request.headers.clone();
         if attempt > 0 {
             sent_headers.push(("Retry-Attempt".to_owned(), attempt.to_string()));
         }
         let mut renewed = false;
+        let mut redirects = 0;
         let (response, started) = loop {
             let mut authorization_value = reqwest::header::HeaderValue::from_str(&authorization)
                 .map_err(|_| {
@@ -102,17 +107,22 @@ impl Session {
             let mut builder = client
                 .request(method.clone(), url.clone())
                 .timeout(context.client_timeout())
-                .header(reqwest::header::AUTHORIZATION, authorization_value)
-                .body(request.body.clone());
+                .header(reqwest::header::AUTHORIZATION, authorization_value);
+            if method != reqwest::Method::GET {
+                builder = builder.body(request.body.clone());
+            }
             for (name, value) in &sent_headers {
                 // The body's length is computed here; the credential and routing are ours alone.
                 if name.eq_ignore_ascii_case("content-length") {
                     continue;
                 }
                 if is_reserved_header(name) {
-                    return Err(GraphError::invalid_argument(format!(
-                        "the request carries a '{name}' header, which only the module may set"
-                    )));
+                    return Err(GraphError::new(
+                        ErrorKind::InvalidHeader,
+                        format!(
+                            "the request carries a '{name}' header, which only the module may set: remove it in the pipeline step"
+                        ),
+                    ));
                 }
                 builder = builder.header(name.as_str(), value.as_str());
             }
@@ -121,9 +131,10 @@ impl Session {
                 .send()
                 .await
                 .map_err(|error| transport_error(&error, &client_request_id))?;
+            let status = response.status().as_u16();
             // One silent retry when Graph rejects the token (expired or revoked early), with a
             // renewed one; a user-provided token cannot be renewed, so its 401 is the answer.
-            if response.status() == reqwest::StatusCode::UNAUTHORIZED && !renewed {
+            if status == 401 && !renewed {
                 renewed = true;
                 if let Some(fresh) = self
                     .provider
@@ -134,6 +145,15 @@ impl Session {
                     continue;
                 }
             }
+            if let Some(redirect) = redirect::Redirect::of(&response) {
+                let (target, next_method) = redirect
+                    .follow(&url, &method, redirects)
+                    .map_err(|error| with_client_request_id(error, &client_request_id))?;
+                redirects += 1;
+                url = target;
+                method = next_method;
+                continue;
+            }
             break (response, started);
         };
         let status = response.status().as_u16();
@@ -143,14 +163,19 @@ impl Session {
             .map(|(name, value)| {
                 (
                     name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    clean(&String::from_utf8_lossy(value.as_bytes())),
                 )
             })
             .collect();
-        let body = response
-            .bytes()
+        let body = read_capped(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|error| transport_error(&error, &client_request_id))?;
+            .map_err(|error| match error {
+                BodyError::TooLarge => with_client_request_id(
+                    too_large("Graph", status, MAX_ANSWER_BYTES),
+                    &client_request_id,
+                ),
+                BodyError::Transport(error) => transport_error(&error, &client_request_id),
+            })?;
         let mut raw = RawResponse {
             status,
             headers,
@@ -195,7 +220,7 @@ pub(crate) fn proxy_authentication_error(client_request_id: &str) -> GraphError 
     )
 }
 
-fn with_client_request_id(mut error: GraphError, client_request_id: &str) -> GraphError {
+pub(crate) fn with_client_request_id(mut error: GraphError, client_request_id: &str) -> GraphError {
     error.service = Some(Box::new(ServiceDetail {
         client_request_id: Some(client_request_id.to_owned()),
         ..ServiceDetail::default()

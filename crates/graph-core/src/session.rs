@@ -111,6 +111,9 @@ pub struct SessionContext {
     /// CurrentUser scope: where the sign-in is saved and how it is protected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_cache: Option<crate::auth::token_cache::TokenCacheStatus>,
+    /// False when the token is not a JWT: it is used as it is, but its claims (tenant, app,
+    /// account, scopes, expiry) cannot be shown.
+    pub claims_readable: bool,
     #[serde(flatten)]
     pub claims: TokenClaims,
 }
@@ -231,7 +234,7 @@ impl Session {
     ) -> Result<Session, GraphError> {
         let environment = EnvironmentRegistry::global().get(&config.environment)?;
         let clients = HttpClients::new(user_agent(config.host_description.as_deref()))?;
-        let http = clients.get(None)?;
+        let http = clients.for_url(&environment.azure_ad_endpoint)?;
         let provider = block_on_cancellable(
             cancel,
             TokenProvider::sign_in(credential, environment.clone(), &http),
@@ -264,6 +267,7 @@ impl Session {
             certificate_thumbprint: credential.certificate_thumbprint(),
             managed_identity_id: credential.managed_identity_id(),
             token_cache: self.token_cache.as_ref().map(|cache| cache.status()),
+            claims_readable: self.provider.claims_readable(),
             claims,
         }
     }

@@ -15,6 +15,7 @@ use crate::error::{ErrorKind, GraphError};
 pub struct AccessToken {
     secret: Zeroizing<String>,
     claims: TokenClaims,
+    claims_readable: bool,
 }
 
 /// Claims shown to the user; never the token.
@@ -44,9 +45,33 @@ struct RawClaims {
 }
 
 impl AccessToken {
-    /// Reads a token given by the user. The bytes are copied into zeroizing memory; the caller
-    /// remains responsible for wiping its own copy.
+    /// Reads a token the user handed to `Connect-MgGraph -AccessToken`. A JWT's claims are
+    /// read for `Get-MgContext`, and an expired one is refused before it is sent anywhere; a
+    /// token that is not a JWT (access tokens are opaque to clients) is accepted as it is, and
+    /// [`AccessToken::claims_readable`] says nothing could be shown. The bytes are copied into
+    /// zeroizing memory; the caller remains responsible for wiping its own copy.
     pub fn parse(token: &[u8], now_unix: i64) -> Result<AccessToken, GraphError> {
+        let token = AccessToken::issued(token)?;
+        if let Some(expires_on) = token.claims.expires_on
+            && expires_on <= now_unix
+        {
+            return Err(GraphError::new(
+                ErrorKind::Authentication,
+                format!(
+                    "the access token expired {} seconds ago: get a new token and run Connect-MgGraph again",
+                    now_unix.saturating_sub(expires_on)
+                ),
+            ));
+        }
+        Ok(token)
+    }
+
+    /// Takes a token as Entra ID (or a managed identity endpoint, or the token cache) issued
+    /// it. Microsoft's guidance is that clients treat access tokens as opaque: its expiry comes
+    /// from `expires_in`, and its claims are read only when it happens to be a JWT, for display.
+    /// Only a token that cannot travel in an HTTP header (empty, spaces, control characters)
+    /// is refused.
+    pub fn issued(token: &[u8]) -> Result<AccessToken, GraphError> {
         let malformed = |why: &str| {
             GraphError::new(
                 ErrorKind::Authentication,
@@ -63,46 +88,17 @@ impl AccessToken {
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(malformed("it contains spaces or control characters"));
         }
-        let mut parts = text.split('.');
-        let (Some(_header), Some(payload), Some(_signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed(
-                "it is not a JSON Web Token of three dot-separated parts",
-            ));
-        };
-        let payload = Zeroizing::new(
-            URL_SAFE_NO_PAD
-                .decode(payload.trim_end_matches('='))
-                .map_err(|_| malformed("its payload is not base64url"))?,
-        );
-        let raw: RawClaims = serde_json::from_slice(&payload)
-            .map_err(|_| malformed("its payload is not a JSON claims set"))?;
-        let claims = TokenClaims {
-            tenant_id: raw.tid,
-            client_id: raw.appid.or(raw.azp),
-            account: raw.upn.or(raw.preferred_username).or(raw.unique_name),
-            scopes: match raw.scp {
-                Some(scp) => scp.split_whitespace().map(str::to_owned).collect(),
-                None => raw.roles,
-            },
-            expires_on: raw.exp,
-        };
-        if let Some(expires_on) = claims.expires_on
-            && expires_on <= now_unix
-        {
-            return Err(GraphError::new(
-                ErrorKind::Authentication,
-                format!(
-                    "the access token expired {} seconds ago: get a new token and run Connect-MgGraph again",
-                    now_unix - expires_on
-                ),
-            ));
-        }
+        let claims = read_claims(&text);
         Ok(AccessToken {
+            claims_readable: claims.is_some(),
+            claims: claims.unwrap_or_default(),
             secret: text,
-            claims,
         })
+    }
+
+    /// Whether the token is a JWT whose claims could be read (tenant, app, account, scopes).
+    pub fn claims_readable(&self) -> bool {
+        self.claims_readable
     }
 
     pub fn claims(&self) -> &TokenClaims {
@@ -118,6 +114,29 @@ impl AccessToken {
     pub(crate) fn authorization_header(&self) -> Zeroizing<String> {
         Zeroizing::new(format!("Bearer {}", self.secret.as_str()))
     }
+}
+
+/// The claims of a JWT (`header.payload.signature`, payload base64url JSON); `None` for
+/// anything else.
+fn read_claims(text: &str) -> Option<TokenClaims> {
+    let mut parts = text.split('.');
+    let (Some(_header), Some(payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let payload = Zeroizing::new(URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?);
+    let raw: RawClaims = serde_json::from_slice(&payload).ok()?;
+    Some(TokenClaims {
+        tenant_id: raw.tid,
+        client_id: raw.appid.or(raw.azp),
+        account: raw.upn.or(raw.preferred_username).or(raw.unique_name),
+        scopes: match raw.scp {
+            Some(scp) => scp.split_whitespace().map(str::to_owned).collect(),
+            None => raw.roles,
+        },
+        expires_on: raw.exp,
+    })
 }
 
 impl std::fmt::Debug for AccessToken {
@@ -171,20 +190,46 @@ mod tests {
     }
 
     #[test]
-    fn malformed_tokens_are_refused_with_the_reason() {
+    fn tokens_that_cannot_travel_in_a_header_are_refused_with_the_reason() {
         for (token, reason) in [
             ("", "empty"),
-            ("abc", "three dot-separated parts"),
-            ("a.b.c.d", "three dot-separated parts"),
             ("Bearer a.b.c", "spaces"),
-            ("a.!!!.c", "base64url"),
-            ("a.bm90IGpzb24.c", "JSON claims"),
+            ("a\u{1b}b", "control"),
         ] {
             let error = AccessToken::parse(token.as_bytes(), 0).expect_err(token);
             assert_eq!(error.kind, ErrorKind::Authentication);
             assert!(error.message.contains(reason), "{token}: {}", error.message);
         }
         assert!(AccessToken::parse(&[0xff, 0xfe], 0).is_err());
+    }
+
+    #[test]
+    fn opaque_tokens_are_accepted_without_claims() {
+        for token in [
+            "abc",
+            "a.b.c.d",
+            "a.!!!.c",
+            "a.bm90IGpzb24.c",
+            "EwBwA8l6BAAU-opaque",
+        ] {
+            let parsed = AccessToken::parse(token.as_bytes(), 0).expect(token);
+            assert!(!parsed.claims_readable(), "{token}");
+            assert_eq!(parsed.claims(), &TokenClaims::default());
+            let issued = AccessToken::issued(token.as_bytes()).expect(token);
+            assert_eq!(issued.secret(), token);
+        }
+        let jwt = jwt(r#"{"tid":"t1"}"#);
+        assert!(
+            AccessToken::issued(jwt.as_bytes())
+                .expect("jwt")
+                .claims_readable()
+        );
+    }
+
+    #[test]
+    fn an_issued_token_is_not_judged_by_its_exp_claim() {
+        let token = jwt(r#"{"exp":100}"#);
+        assert!(AccessToken::issued(token.as_bytes()).is_ok());
     }
 
     #[test]

@@ -89,8 +89,10 @@ fn internal(message: String) -> GraphError {
     GraphError::new(ErrorKind::Internal, message)
 }
 
+/// The error as JSON, after the engine's one cleaning pass: nothing from the network reaches
+/// PowerShell with a secret or a terminal control sequence in it.
 fn error_json(error: &GraphError) -> Vec<u8> {
-    serde_json::to_vec(error).unwrap_or_else(|_| {
+    serde_json::to_vec(&error.clone().for_display()).unwrap_or_else(|_| {
         br#"{"kind":"Internal","message":"an error could not be serialized"}"#.to_vec()
     })
 }

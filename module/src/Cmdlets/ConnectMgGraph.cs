@@ -99,10 +99,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         [ValidateNotNullOrEmpty]
         public string Environment { get; set; } = "Global";
 
-        /// <summary>Longest wait for one HTTP exchange, in seconds (default 300); the same setting as Set-MgRequestContext -ClientTimeout.</summary>
+        /// <summary>Longest wait for one HTTP exchange, in seconds (default 30); the same setting as Set-MgRequestContext -ClientTimeout.</summary>
         [Parameter]
         [ValidateRange(1, 86400)]
-        public double ClientTimeout { get; set; } = 300;
+        public double ClientTimeout { get; set; } = 30;
 
         /// <summary>Process keeps the context in this process only; CurrentUser (the default for delegated sign-in) also keeps it in the user's token cache.</summary>
         [Parameter]
@@ -188,7 +188,13 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             if (ParameterSetName == AccessTokenParameterSet)
             {
                 SessionConfig session = new() { Environment = Environment, HostDescription = HostDescription() };
-                return GraphCore.OpenWithAccessToken(session, AccessToken);
+                (SessionHandle Session, ContextInfo Context) opened = GraphCore.OpenWithAccessToken(session, AccessToken);
+                if (!opened.Context.ClaimsReadable)
+                {
+                    WriteWarning("The access token is not a JSON Web Token, so its tenant, app, account, scopes and expiry cannot be shown: it is used as it is, and Graph decides whether it is valid.");
+                }
+
+                return opened;
             }
 
             AppSignInConfig config = new() { Environment = Environment, HostDescription = HostDescription() };
@@ -409,6 +415,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 "Network" or "Timeout" => "AuthorityUnreachable",
                 "Cancelled" => "OperationCancelled",
                 "InvalidArgument" => "InvalidArgument",
+                "RedirectRefused" => "RedirectRefused",
+                "UnexpectedResponse" => "UnexpectedAuthorityResponse",
                 _ => "ConnectFailed",
             };
         }

@@ -127,6 +127,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         public long? ExpiresOn { get; set; }
 
+        /// <summary>False when the token is not a JWT: its claims could not be read.</summary>
+        public bool ClaimsReadable { get; set; } = true;
+
         /// <summary>CurrentUser scope: the token cache and how it is protected.</summary>
         public TokenCacheStatus? TokenCache { get; set; }
     }

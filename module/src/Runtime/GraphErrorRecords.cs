@@ -95,6 +95,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 "Timeout" => "GraphTimeout",
                 "Cancelled" => "OperationCancelled",
                 "PipelineStep" => "HttpPipelineStepFailed",
+                "UnexpectedResponse" => "UnexpectedGraphResponse",
+                "RedirectRefused" => "RedirectRefused",
+                "InvalidHeader" => "InvalidHeader",
                 _ => "InternalError",
             };
         }
@@ -112,6 +115,11 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 "Timeout" => ErrorCategory.OperationTimeout,
                 "Cancelled" => ErrorCategory.OperationStopped,
                 "PipelineStep" => ErrorCategory.InvalidOperation,
+                // Not Graph's answer: nothing can be concluded from it, least of all success.
+                "UnexpectedResponse" => ErrorCategory.InvalidResult,
+                // A server tried to send the request (and its credential) somewhere else.
+                "RedirectRefused" => ErrorCategory.SecurityError,
+                "InvalidHeader" => ErrorCategory.InvalidArgument,
                 _ => ErrorCategory.NotSpecified,
             };
         }

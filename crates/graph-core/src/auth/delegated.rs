@@ -204,7 +204,7 @@ fn take_over_saved(grant: &DelegatedGrant) -> Option<IssuedToken> {
     if left < SHARED_TOKEN_MIN_SECONDS {
         return None;
     }
-    let token = AccessToken::parse(token.as_bytes(), now).ok()?;
+    let token = AccessToken::issued(token.as_bytes()).ok()?;
     Some(IssuedToken::new(token, now, left))
 }
 

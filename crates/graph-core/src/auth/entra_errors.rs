@@ -1,11 +1,11 @@
 //! Entra ID's refusals as errors a user can act on: the AADSTS code in the message and in the
 //! error's `code`, the trace and correlation ids kept for support, and a hint for the common
-//! codes. Text from the network goes through [`redact_secrets`].
+//! codes. Text from the network goes through [`clean`](crate::redact::clean).
 
 use serde::Deserialize;
 
 use crate::error::{ErrorKind, GraphError, ServiceDetail};
-use crate::redact::redact_secrets;
+use crate::redact::clean;
 
 /// Entra's error body: `{"error","error_description","error_codes","timestamp","trace_id","correlation_id"}`.
 #[derive(Deserialize, Default)]
@@ -59,14 +59,14 @@ pub fn from_token_response(
         .error_description
         .as_deref()
         .and_then(|text| text.lines().next())
-        .map(|line| redact_secrets(line.trim()))
+        .map(|line| clean(line.trim()))
         .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
             let excerpt: String = text.trim().chars().take(200).collect();
             if excerpt.is_empty() {
                 format!("HTTP {status} with an empty body")
             } else {
-                format!("HTTP {status}: {}", redact_secrets(&excerpt))
+                format!("HTTP {status}: {}", clean(&excerpt))
             }
         });
     let oauth = parsed.error.as_deref().unwrap_or("unknown_error");

@@ -15,7 +15,8 @@ use zeroize::Zeroizing;
 use super::token_endpoint::{IssuedToken, graph_resource};
 use crate::environment::Environment;
 use crate::error::{ErrorKind, GraphError, ServiceDetail};
-use crate::redact::redact_secrets;
+use crate::http_client::{BodyError, MAX_ANSWER_BYTES, read_capped, too_large};
+use crate::redact::clean;
 use crate::request_context::RequestContext;
 use crate::session::unix_now;
 use crate::token::AccessToken;
@@ -181,18 +182,15 @@ pub async fn acquire(
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<f64>().ok())
             .filter(|seconds| seconds.is_finite() && *seconds >= 0.0);
-        let body = Zeroizing::new(
-            response
-                .bytes()
-                .await
-                .map_err(|error| {
-                    GraphError::new(
-                        ErrorKind::Network,
-                        format!("the managed identity endpoint's answer was cut: {error}"),
-                    )
-                })?
-                .to_vec(),
-        );
+        let body = Zeroizing::new(read_capped(response, MAX_ANSWER_BYTES).await.map_err(
+            |error| match error {
+                BodyError::TooLarge => too_large(endpoint.name(), status, MAX_ANSWER_BYTES),
+                BodyError::Transport(error) => GraphError::new(
+                    ErrorKind::Network,
+                    format!("the managed identity endpoint's answer was cut: {error}"),
+                ),
+            },
+        )?);
         let retryable = matches!(status, 404 | 410 | 429) || status >= 500;
         if retryable && attempt < RETRY_WAITS.len() {
             let wait = retry_after.map_or(Duration::from_secs(RETRY_WAITS[attempt]), |seconds| {
@@ -207,7 +205,7 @@ pub async fn acquire(
             let what = refusal
                 .error_description
                 .or(refusal.error)
-                .map(|text| redact_secrets(text.trim()))
+                .map(|text| clean(text.trim()))
                 .unwrap_or_else(|| format!("HTTP {status}"));
             let hint = if client_id.is_some() {
                 "check -ClientId: it must be the client id of a user-assigned identity attached to this resource"
@@ -234,7 +232,7 @@ pub async fn acquire(
         })?;
         let secret = Zeroizing::new(answer.access_token);
         let now = unix_now();
-        let token = AccessToken::parse(secret.as_bytes(), now)?;
+        let token = AccessToken::issued(secret.as_bytes())?;
         let lifetime = number(answer.expires_in.as_ref())
             .or_else(|| number(answer.expires_on.as_ref()).map(|on| on - now))
             .or_else(|| token.claims().expires_on.map(|on| on - now))

@@ -1,6 +1,7 @@
 //! Requests to Entra ID's token endpoint, `{authority}/{tenant}/oauth2/v2.0/token`: the client
 //! credentials grant with a secret or a signed assertion, and the raw exchange the delegated
-//! grants (device code, refresh token) build on. The form is built in zeroizing
+//! grants (device code, refresh token) build on. Token requests follow no redirect and read
+//! at most a capped answer. The form is built in zeroizing
 //! memory (reqwest keeps its own copy of the body while sending, which this cannot wipe).
 
 use serde::Deserialize;
@@ -10,7 +11,10 @@ use super::credential::{AppIdentity, Credential};
 use super::entra_errors;
 use crate::environment::Environment;
 use crate::error::{ErrorKind, GraphError, ServiceDetail};
+use crate::http_client::{BodyError, MAX_ANSWER_BYTES, read_capped, too_large};
+use crate::redirect::origin_text;
 use crate::request_context::RequestContext;
+use crate::send::with_client_request_id;
 use crate::session::unix_now;
 use crate::token::AccessToken;
 
@@ -210,13 +214,21 @@ pub async fn exchange(
         .await
         .map_err(|error| unreachable_authority(&error, url, &client_request_id))?;
     let status = response.status().as_u16();
-    let body = Zeroizing::new(
-        response
-            .bytes()
-            .await
-            .map_err(|error| unreachable_authority(&error, url, &client_request_id))?
-            .to_vec(),
-    );
+    if response.status().is_redirection() {
+        return Err(redirect_refused(&response, url, &client_request_id));
+    }
+    let body =
+        Zeroizing::new(read_capped(response, MAX_ANSWER_BYTES).await.map_err(
+            |error| match error {
+                BodyError::TooLarge => with_client_request_id(
+                    too_large("Entra ID", status, MAX_ANSWER_BYTES),
+                    &client_request_id,
+                ),
+                BodyError::Transport(error) => {
+                    unreachable_authority(&error, url, &client_request_id)
+                }
+            },
+        )?);
     Ok(RawAnswer {
         status,
         body,
@@ -238,7 +250,7 @@ pub fn read_tokens(answer: &RawAnswer, url: &str) -> Result<Granted, GraphError>
     let refresh_token = parsed.refresh_token.map(Zeroizing::new);
     let secret = Zeroizing::new(parsed.access_token);
     let now = unix_now();
-    let token = AccessToken::parse(secret.as_bytes(), now)?;
+    let token = AccessToken::issued(secret.as_bytes())?;
     let lifetime = parsed
         .expires_in
         .as_ref()
@@ -253,6 +265,35 @@ pub fn read_tokens(answer: &RawAnswer, url: &str) -> Result<Granted, GraphError>
         issued: IssuedToken::new(token, now, lifetime),
         refresh_token,
     })
+}
+
+/// A token request carries a client secret, an assertion, a device code or a refresh token:
+/// it goes to the authority it was addressed to and nowhere else, so no redirect is followed,
+/// not even to the same origin (Entra ID never redirects a token request).
+fn redirect_refused(
+    response: &reqwest::Response,
+    url: &str,
+    client_request_id: &str,
+) -> GraphError {
+    let status = response.status().as_u16();
+    let target = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| url::Url::parse(url).ok()?.join(location.trim()).ok())
+        .map_or_else(
+            || "an unreadable location".to_owned(),
+            |target| origin_text(&target),
+        );
+    with_client_request_id(
+        GraphError::new(
+            ErrorKind::RedirectRefused,
+            format!(
+                "the token request to {url} was answered with HTTP {status}, a redirect to {target}: token requests never follow redirects, so nothing was sent there; check the AzureADEndpoint of the environment and any proxy"
+            ),
+        ),
+        client_request_id,
+    )
 }
 
 fn unreachable_authority(error: &reqwest::Error, url: &str, client_request_id: &str) -> GraphError {

@@ -2,6 +2,8 @@
 //! credential; renewed once more when Graph rejects it (401). The token sits behind one async
 //! mutex, so concurrent callers that find it stale wait for a single renewal and share it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use parking_lot::Mutex as SyncMutex;
 use tokio::sync::Mutex;
 use zeroize::Zeroizing;
@@ -44,12 +46,15 @@ pub struct TokenProvider {
     current: Mutex<IssuedToken>,
     /// The claims of the current token, readable without waiting for a renewal.
     claims: SyncMutex<TokenClaims>,
+    /// Whether the current token is a JWT whose claims could be read (tokens are opaque).
+    claims_readable: AtomicBool,
 }
 
 impl TokenProvider {
     /// A provider for a token obtained elsewhere: used until it expires, never renewed.
     pub fn with_access_token(token: AccessToken, environment: Environment) -> TokenProvider {
         let claims = token.claims().clone();
+        let claims_readable = AtomicBool::new(token.claims_readable());
         let expires_at = claims.expires_on.unwrap_or(i64::MAX);
         TokenProvider {
             credential: Credential::AccessToken,
@@ -60,6 +65,7 @@ impl TokenProvider {
                 refresh_at: i64::MAX,
             }),
             claims: SyncMutex::new(claims),
+            claims_readable,
         }
     }
 
@@ -70,11 +76,13 @@ impl TokenProvider {
         issued: IssuedToken,
     ) -> TokenProvider {
         let claims = issued.token.claims().clone();
+        let claims_readable = AtomicBool::new(issued.token.claims_readable());
         TokenProvider {
             credential,
             environment,
             current: Mutex::new(issued),
             claims: SyncMutex::new(claims),
+            claims_readable,
         }
     }
 
@@ -87,11 +95,13 @@ impl TokenProvider {
     ) -> Result<TokenProvider, GraphError> {
         let issued = acquire(http, &environment, &credential).await?;
         let claims = issued.token.claims().clone();
+        let claims_readable = AtomicBool::new(issued.token.claims_readable());
         Ok(TokenProvider {
             credential,
             environment,
             current: Mutex::new(issued),
             claims: SyncMutex::new(claims),
+            claims_readable,
         })
     }
 
@@ -102,6 +112,11 @@ impl TokenProvider {
     /// The claims of the current token.
     pub fn claims(&self) -> TokenClaims {
         self.claims.lock().clone()
+    }
+
+    /// Whether the current token's claims could be read (it is a JWT).
+    pub fn claims_readable(&self) -> bool {
+        self.claims_readable.load(Ordering::Relaxed)
     }
 
     /// The `Authorization` header value for the next request, renewing the token first when
@@ -159,6 +174,8 @@ impl TokenProvider {
 
     fn replace(&self, current: &mut IssuedToken, issued: IssuedToken) {
         *self.claims.lock() = issued.token.claims().clone();
+        self.claims_readable
+            .store(issued.token.claims_readable(), Ordering::Relaxed);
         *current = issued;
     }
 }

@@ -17,7 +17,7 @@ use super::dispatcher::Pending;
 use crate::error::{ErrorKind, GraphError};
 use crate::exchange::{PreparedRequest, RawResponse, find_header};
 use crate::retry::{RetryClass, classify_status, parse_retry_after};
-use crate::revoke::interpret_revocation;
+use crate::revoke::{graph_boolean, interpret_revocation};
 use crate::session::Session;
 
 /// What one attempt meant for one item.
@@ -173,7 +173,7 @@ fn batch_item_results(
                 retry_after: None,
                 quota: false,
                 error: GraphError::new(
-                    ErrorKind::Network,
+                    ErrorKind::UnexpectedResponse,
                     "Graph's batch answer did not include this request (or was not valid JSON)",
                 ),
             },
@@ -190,20 +190,29 @@ fn item_result(
     let client_request_id = find_header(&headers, "client-request-id")
         .map(str::to_owned)
         .unwrap_or_else(|| item.client_request_id.clone());
+    let body = match &answer.body {
+        Value::Null => String::new(),
+        body => body.to_string(),
+    };
     if (200..300).contains(&answer.status) {
-        let value = answer
-            .body
-            .get("value")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        return ItemResult::Done(ItemOutcome {
-            value,
-            status: answer.status,
-            request_id,
-            client_request_id: Some(client_request_id),
-        });
+        // An item's body is JSON inside the batch's JSON: its content type may go unsaid.
+        let content_type = find_header(&headers, "content-type").unwrap_or("application/json");
+        return match graph_boolean(answer.status, Some(content_type), body.as_bytes()) {
+            Ok(value) => ItemResult::Done(ItemOutcome {
+                value,
+                status: answer.status,
+                request_id,
+                client_request_id: Some(client_request_id),
+            }),
+            Err(mut error) => {
+                if let Some(service) = error.service.as_mut() {
+                    service.request_id = request_id;
+                    service.client_request_id = Some(client_request_id);
+                }
+                ItemResult::Failed(error)
+            }
+        };
     }
-    let body = answer.body.to_string();
     let error = GraphError::from_graph_response(
         answer.status,
         body.as_bytes(),

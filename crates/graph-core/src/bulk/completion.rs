@@ -45,7 +45,7 @@ impl Completion {
         Completion {
             seq,
             outcome: None,
-            error: Some(error),
+            error: Some(error.for_display()),
         }
     }
 }

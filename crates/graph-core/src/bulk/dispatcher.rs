@@ -41,11 +41,20 @@ pub(crate) struct Pending {
     /// Attempts sent so far.
     pub(crate) attempts: u32,
     transient_retries: u32,
-    /// Time spent waiting for retries and throttling pauses, against `RetriesTimeLimit`.
-    waited: Duration,
+    /// When its first attempt was sent: `RetriesTimeLimit` is wall time from there, attempts,
+    /// retries and throttling pauses included.
+    first_sent: Option<Instant>,
     not_before: Instant,
     /// When it joined the items ready to go.
     ready_since: Instant,
+}
+
+impl Pending {
+    /// Time since the first attempt was sent (none yet: nothing).
+    fn elapsed(&self, now: Instant) -> Duration {
+        self.first_sent
+            .map_or(Duration::ZERO, |first| now.saturating_duration_since(first))
+    }
 }
 
 /// The result of one request (a batch or a lone POST).
@@ -174,7 +183,7 @@ impl Dispatcher {
             client_request_id: chosen.unwrap_or_else(|| Uuid::new_v4().to_string()),
             attempts: 0,
             transient_retries: 0,
-            waited: Duration::ZERO,
+            first_sent: None,
             not_before: Instant::now(),
             ready_since: Instant::now(),
         });
@@ -223,7 +232,10 @@ impl Dispatcher {
                 self.paced_until = self.pacer.ready_at(count);
                 break;
             }
-            let items: Vec<Pending> = self.ready.drain(..count).collect();
+            let mut items: Vec<Pending> = self.ready.drain(..count).collect();
+            for item in &mut items {
+                item.first_sent.get_or_insert(now);
+            }
             let session = Arc::clone(&self.session);
             let options = self.options.clone();
             let context = self.config.request_context;
@@ -349,11 +361,10 @@ impl Dispatcher {
                             })
                         }
                     };
-                    if item.waited + wait > context.retries_time_limit() {
+                    if item.elapsed(now) + wait > context.retries_time_limit() {
                         self.fail(item, error);
                         continue;
                     }
-                    item.waited += wait;
                     item.attempts += 1;
                     item.not_before = now + wait;
                     self.waiting.push(item);
@@ -391,9 +402,10 @@ impl Dispatcher {
             return;
         };
         let limit = self.config.request_context.retries_time_limit();
+        let now = Instant::now();
         let ready = std::mem::take(&mut self.ready);
         for item in ready {
-            if item.waited + remaining > limit {
+            if item.elapsed(now) + remaining > limit {
                 self.fail(item, cause.clone());
             } else {
                 self.ready.push_back(item);
