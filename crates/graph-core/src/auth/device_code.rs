@@ -15,6 +15,7 @@ use super::entra_errors;
 use super::token_endpoint::{self, Granted, append, token_url};
 use crate::environment::Environment;
 use crate::error::{ErrorKind, GraphError};
+use crate::redact::escape_controls;
 use crate::session::unix_now;
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -109,10 +110,12 @@ pub async fn request(
     });
     Ok(DeviceCode {
         device_code: Zeroizing::new(parsed.device_code),
+        // Shown to the user as it is (it holds the code to type), but never with terminal
+        // control sequences in it.
         prompt: DeviceCodePrompt {
-            message,
-            user_code: parsed.user_code,
-            verification_uri: parsed.verification_uri,
+            message: escape_controls(&message),
+            user_code: escape_controls(&parsed.user_code),
+            verification_uri: escape_controls(&parsed.verification_uri),
             expires_in,
         },
         interval,
