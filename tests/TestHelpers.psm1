@@ -98,10 +98,10 @@ function Get-FreeTcpPort {
 
 function Start-Squid {
     # A real squid proxy on loopback (Debian package 'squid'; 'apache2-utils' for htpasswd),
-    # optionally requiring basic authentication. .ci/run installs both on a new machine.
+    # optionally requiring basic authentication. build.ps1 -Test installs both (Linux only).
     param([string] $UserName, [string] $Password)
     $squid = @('/usr/sbin/squid', '/usr/bin/squid') | Where-Object { Test-Path $_ } | Select-Object -First 1
-    if (-not $squid) { throw 'squid is not installed: run `apt-get install squid apache2-utils` (bash .ci/run does this).' }
+    if (-not $squid) { throw 'squid is not installed: run `sudo apt-get install squid apache2-utils` (build.ps1 -Test does this as root on Debian).' }
     $folder = Join-Path ([System.IO.Path]::GetTempPath()) "graph-squid-$([guid]::NewGuid().ToString('n'))"
     New-Item -ItemType Directory -Path $folder | Out-Null
     # squid drops privileges to its own user, which must be able to write its logs here.
