@@ -118,7 +118,7 @@ Invoke-MgBetaInvalidateAllUserRefreshToken -UserId $userId
             $run.ExitCode | Should -Be 0 -Because $run.Errors
             $run.Output[0] | Should -Be (Join-Path $userHome ".local/share/powershell/Modules/$ModuleName/$Version")
             $run.Output[1] | Should -Be 'True'
-            $requests = @(Get-MockRequests $mock | Where-Object method -EQ POST)
+            $requests = @(Get-MockRequests $mock | Where-Object { $_.method -eq 'POST' })
             $requests.Count | Should -Be 1
             $requests[0].rawPath | Should -Be "/beta/users/$($user.Id)/invalidateAllRefreshTokens"
             $requests[0].status | Should -Be 200
