@@ -205,7 +205,7 @@ function Install-TestPrerequisites {
     $command = if ($aptGet) { 'sudo apt-get install squid apache2-utils' }
     elseif (Get-Command dnf -ErrorAction Ignore) { 'sudo dnf install squid httpd-tools' }
     else { 'your package manager''s install command for squid and htpasswd' }
-    throw "The proxy tests need squid and htpasswd, which are not installed: run $command, then ./build.ps1 -Test again."
+    throw "The proxy tests need squid and htpasswd, which are not installed: run '$command', then ./build.ps1 -Test again."
 }
 
 function Get-PesterManifest {

@@ -6,13 +6,8 @@ BeforeAll {
     $script:ModuleName = 'Microsoft.Graph.Beta.Users.Actions'
     $script:SourceManifest = Import-PowerShellDataFile (Join-Path $Root "$ModuleName.psd1")
     $script:Version = $SourceManifest.ModuleVersion
-    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
-    $script:Rid = "$os-$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
-    $script:Libraries = @{
-        'linux-x64' = 'libgraph_ffi.so'; 'linux-arm64' = 'libgraph_ffi.so'
-        'osx-x64' = 'libgraph_ffi.dylib'; 'osx-arm64' = 'libgraph_ffi.dylib'
-        'win-x64' = 'graph_ffi.dll'; 'win-arm64' = 'graph_ffi.dll'
-    }
+    $script:Rid = Get-CurrentRuntimeIdentifier
+    $script:Libraries = Get-NativeLibraryTable
 
     # The other platforms' libraries as the release workflow gathers them (stand-ins here: only
     # this platform's library is built on this machine).

@@ -1,15 +1,12 @@
 # The six platforms: the resolver (C#) and build.ps1 know each one's folder and file name, and a
 # module folder without the library for the current platform fails at import, saying so.
 BeforeDiscovery {
-    # What the module ships: Rust names the library differently on each operating system.
-    $script:Platforms = @(
-        @{ Rid = 'linux-x64'; File = 'libgraph_ffi.so'; Wrong = 'graph_ffi.so' }
-        @{ Rid = 'linux-arm64'; File = 'libgraph_ffi.so'; Wrong = 'libgraph_ffi.dylib' }
-        @{ Rid = 'osx-x64'; File = 'libgraph_ffi.dylib'; Wrong = 'libgraph_ffi.so' }
-        @{ Rid = 'osx-arm64'; File = 'libgraph_ffi.dylib'; Wrong = 'graph_ffi.dylib' }
-        @{ Rid = 'win-x64'; File = 'graph_ffi.dll'; Wrong = 'libgraph_ffi.dll' }
-        @{ Rid = 'win-arm64'; File = 'graph_ffi.dll'; Wrong = 'libgraph_ffi.so' }
-    )
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $table = Get-NativeLibraryTable
+    # Wrong: another platform's file name, which build.ps1 must refuse.
+    $script:Platforms = foreach ($rid in $table.Keys) {
+        @{ Rid = $rid; File = $table[$rid]; Wrong = @($table.Values | Where-Object { $_ -ne $table[$rid] })[0] }
+    }
 }
 
 BeforeAll {
@@ -55,8 +52,7 @@ Describe 'the native library of each platform' -Tag CI {
 
 Describe 'a module folder without the library for this platform' -Tag CI {
     It 'fails Import-Module with a message naming the platform and the folder it looked in' {
-        $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
-        $rid = "$os-$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
+        $rid = Get-CurrentRuntimeIdentifier
         $copy = Join-Path $TestDrive 'Microsoft.Graph.Beta.Users.Actions'
         Copy-Item (Split-Path $Manifest -Parent) $copy -Recurse
         Remove-Item (Join-Path $copy $rid) -Recurse -Force

@@ -18,6 +18,24 @@ function Get-ModuleManifestPath {
     $manifest.FullName
 }
 
+function Get-NativeLibraryTable {
+    # The six platforms the module ships and the file name Rust gives the library on each: what
+    # the resolver's table and build.ps1's are tested against.
+    [ordered]@{
+        'linux-x64'   = 'libgraph_ffi.so'
+        'linux-arm64' = 'libgraph_ffi.so'
+        'osx-x64'     = 'libgraph_ffi.dylib'
+        'osx-arm64'   = 'libgraph_ffi.dylib'
+        'win-x64'     = 'graph_ffi.dll'
+        'win-arm64'   = 'graph_ffi.dll'
+    }
+}
+
+function Get-CurrentRuntimeIdentifier {
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    "$os-$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
+}
+
 function Start-GraphMock {
     # Starts graph-mock on a free loopback port; it exits by itself when this process ends
     # (its stdin closes), so a crashed test run leaves nothing behind.
