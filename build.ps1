@@ -202,10 +202,10 @@ function Install-TestPrerequisites {
         if (Test-ProxyTools) { return }
         throw 'apt-get installed squid and apache2-utils, but /usr/sbin/squid or htpasswd is still missing.'
     }
-    $command = if ($aptGet) { 'sudo apt-get install squid apache2-utils' }
-    elseif (Get-Command dnf -ErrorAction Ignore) { 'sudo dnf install squid httpd-tools' }
-    else { 'your package manager''s install command for squid and htpasswd' }
-    throw "The proxy tests need squid and htpasswd, which are not installed: run '$command', then ./build.ps1 -Test again."
+    $install = if ($aptGet) { "run 'sudo apt-get install squid apache2-utils'" }
+    elseif (Get-Command dnf -ErrorAction Ignore) { "run 'sudo dnf install squid httpd-tools'" }
+    else { 'install them with your package manager' }
+    throw "The proxy tests need squid and htpasswd, which are not installed: $install, then run ./build.ps1 -Test again."
 }
 
 function Get-PesterManifest {
@@ -263,6 +263,10 @@ Invoke-Pester -Configuration `$configuration
 "@
     Invoke-Checked 'Pester (child pwsh -NoProfile)' { pwsh -NoProfile -NonInteractive -Command $script }
 }
+
+# Folders given on the command line are relative to the caller's location, not to $Root.
+$NativeLibraryPath, $PackagePath = $NativeLibraryPath, $PackagePath |
+    ForEach-Object { if ($_) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($_) } else { $_ } }
 
 try {
     Push-Location $Root
