@@ -20,7 +20,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         /// <summary>
         /// Every platform the module ships a native library for: the folder (runtime identifier)
         /// and the file name Rust gives the library there. build.ps1 has the same table
-        /// (<c>$NativePlatforms</c>); tests/Platforms.Tests.ps1 checks that the two agree.
+        /// (<c>$NativeLibraries</c>); tests/Platforms.Tests.ps1 checks that the two agree.
         /// </summary>
         internal static readonly IReadOnlyList<NativePlatform> Platforms = new NativePlatform[]
         {
