@@ -24,9 +24,12 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('Microsoft', 'Graph', 'EntraID', 'IncidentResponse', 'PSEdition_Core', 'Windows', 'Linux', 'macOS')
-            LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'First release: Invoke-MgBetaInvalidateAllUserRefreshToken -UserId, Connect-MgGraph -AccessToken, environments.'
+            # build.ps1 adds a tag for each platform the module folder has a native library for
+            # ('Linux', 'linux-x64', ...): edit the others here.
+            Tags         = @('Microsoft', 'Graph', 'MicrosoftGraph', 'EntraID', 'AzureAD', 'Identity', 'IncidentResponse', 'RefreshToken', 'PSEdition_Core')
+            LicenseUri   = 'https://github.com/example/Microsoft.Graph.Beta.Users.Actions/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/example/Microsoft.Graph.Beta.Users.Actions'
+            ReleaseNotes = 'Invoke-MgBetaInvalidateAllUserRefreshToken for one user (-UserId, -InputObject) or many piped at once (JSON batches paced to Graph''s throttling, results in input order, Ctrl+C summary); Connect-MgGraph with an access token, client secret, certificate, managed identity, environment variables or device code (saved in an encrypted CurrentUser token cache); Disconnect-MgGraph, Get-MgContext, Get/Add/Remove-MgEnvironment, Get/Set-MgRequestContext. Native libraries for linux-x64, linux-arm64, osx-x64, osx-arm64, win-x64 and win-arm64 (see the tags for the ones in this package).'
         }
     }
 }

@@ -18,6 +18,24 @@ function Get-ModuleManifestPath {
     $manifest.FullName
 }
 
+function Get-NativeLibraryTable {
+    # The six platforms the module ships and the file name Rust gives the library on each: what
+    # the resolver's table and build.ps1's are tested against.
+    [ordered]@{
+        'linux-x64'   = 'libgraph_ffi.so'
+        'linux-arm64' = 'libgraph_ffi.so'
+        'osx-x64'     = 'libgraph_ffi.dylib'
+        'osx-arm64'   = 'libgraph_ffi.dylib'
+        'win-x64'     = 'graph_ffi.dll'
+        'win-arm64'   = 'graph_ffi.dll'
+    }
+}
+
+function Get-CurrentRuntimeIdentifier {
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    "$os-$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
+}
+
 function Start-GraphMock {
     # Starts graph-mock on a free loopback port; it exits by itself when this process ends
     # (its stdin closes), so a crashed test run leaves nothing behind.
@@ -150,10 +168,10 @@ function Get-FreeTcpPort {
 
 function Start-Squid {
     # A real squid proxy on loopback (Debian package 'squid'; 'apache2-utils' for htpasswd),
-    # optionally requiring basic authentication. .ci/run installs both on a new machine.
+    # optionally requiring basic authentication. build.ps1 -Test installs both (Linux only).
     param([string] $UserName, [string] $Password)
     $squid = @('/usr/sbin/squid', '/usr/bin/squid') | Where-Object { Test-Path $_ } | Select-Object -First 1
-    if (-not $squid) { throw 'squid is not installed: run `apt-get install squid apache2-utils` (bash .ci/run does this).' }
+    if (-not $squid) { throw 'squid is not installed: run `sudo apt-get install squid apache2-utils` (build.ps1 -Test does this as root on Debian).' }
     $folder = Join-Path ([System.IO.Path]::GetTempPath()) "graph-squid-$([guid]::NewGuid().ToString('n'))"
     New-Item -ItemType Directory -Path $folder | Out-Null
     # squid drops privileges to its own user, which must be able to write its logs here.
