@@ -112,6 +112,10 @@ fn headers(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+fn assert_kind(error: &GraphError, kind: ErrorKind) {
+    assert_eq!(error.kind, kind, "{}", error.message);
+}
+
 fn nothing_reached(server: &HostileServer) {
     let requests = server.requests();
     assert!(requests.is_empty(), "the other origin got {requests:?}");
@@ -139,7 +143,7 @@ fn a_token_request_redirected_elsewhere_is_refused_and_the_secret_stays_home() {
         )
         .err()
         .expect("refused");
-        assert_eq!(error.kind, ErrorKind::RedirectRefused, "{}", error.message);
+        assert_kind(&error, ErrorKind::RedirectRefused);
         assert!(
             error.message.contains(&format!("HTTP {status}")),
             "{}",
@@ -174,7 +178,7 @@ fn a_graph_redirect_to_another_origin_is_an_error_and_carries_nothing_there() {
             1,
         )]);
         let error = revoke(&session, &options).expect_err("not a success");
-        assert_eq!(error.kind, ErrorKind::RedirectRefused, "{}", error.message);
+        assert_kind(&error, ErrorKind::RedirectRefused);
     }
     nothing_reached(&other_port);
     nothing_reached(&other_host);
@@ -217,12 +221,7 @@ fn a_same_origin_302_never_turns_the_revocation_into_a_get() {
         1,
     )]);
     let error = revoke(&session, &RequestOptions::default()).expect_err("not followed");
-    assert_eq!(
-        error.kind,
-        ErrorKind::UnexpectedResponse,
-        "{}",
-        error.message
-    );
+    assert_kind(&error, ErrorKind::UnexpectedResponse);
     assert!(
         graph
             .requests()
@@ -245,7 +244,7 @@ fn a_batch_redirected_elsewhere_fails_every_item_and_sends_no_user_list_there() 
     assert_eq!(completions.len(), 5);
     for completion in &completions {
         let error = completion.error.as_ref().expect("failed");
-        assert_eq!(error.kind, ErrorKind::RedirectRefused, "{}", error.message);
+        assert_kind(error, ErrorKind::RedirectRefused);
     }
     nothing_reached(&elsewhere);
 }
@@ -317,12 +316,7 @@ fn an_endless_token_answer_is_refused() {
         Session::connect_with_client_secret(&config, SECRET.as_bytes(), &CancellationToken::new())
             .err()
             .expect("refused");
-    assert_eq!(
-        error.kind,
-        ErrorKind::UnexpectedResponse,
-        "{}",
-        error.message
-    );
+    assert_kind(&error, ErrorKind::UnexpectedResponse);
 }
 
 // 5. Plain http to loopback never travels through a proxy elsewhere.
@@ -467,12 +461,7 @@ fn batch_items_follow_the_same_success_rule() {
     );
     for completion in &completions[3..] {
         let error = completion.error.as_ref().expect("failed");
-        assert_eq!(
-            error.kind,
-            ErrorKind::UnexpectedResponse,
-            "{}",
-            error.message
-        );
+        assert_kind(error, ErrorKind::UnexpectedResponse);
     }
 }
 
@@ -548,7 +537,7 @@ fn a_silent_server_gives_up_within_the_time_limit() {
     graph.script([Scripted::always(Act::Silent)]);
     let started = Instant::now();
     let error = revoke(&session, &RequestOptions::default()).expect_err("silent");
-    assert_eq!(error.kind, ErrorKind::Timeout, "{}", error.message);
+    assert_kind(&error, ErrorKind::Timeout);
     // Two attempts of 2 s and one backoff of at most 1 s.
     assert!(
         started.elapsed() < Duration::from_secs(7),
