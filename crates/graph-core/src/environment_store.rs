@@ -131,3 +131,68 @@ pub fn forget(settings: &CacheSettings, name: &str) -> Result<(), GraphError> {
     file.version = 1;
     write(&store, &lock, &file)
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("graph-environments-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
+    }
+
+    fn settings(dir: &Path) -> CacheSettings {
+        CacheSettings {
+            data_dir: Some(dir.display().to_string()),
+            key_store: Some("none".to_owned()),
+        }
+    }
+
+    fn environment(name: &str) -> Environment {
+        Environment::user_defined(name, "https://graph.test", "https://login.test").expect("ok")
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).expect("meta").permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn an_environments_file_that_is_a_symbolic_link_is_neither_read_nor_written_through() {
+        let elsewhere = temp_dir();
+        let target = elsewhere.join(FILE_NAME);
+        let planted = br#"{"version":1,"environments":[{"name":"Planted","azureADEndpoint":"https://evil.test","graphEndpoint":"https://evil.test"}]}"#;
+        std::fs::write(&target, planted).expect("target");
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let dir = temp_dir();
+        std::os::unix::fs::symlink(&target, dir.join(FILE_NAME)).expect("link");
+        save(&settings(&dir), &environment("Mine")).expect("saved");
+        let saved = dir.join(FILE_NAME);
+        assert!(std::fs::symlink_metadata(&saved).expect("file").is_file());
+        let text = std::fs::read_to_string(&saved).expect("read");
+        assert!(text.contains("Mine") && !text.contains("Planted"), "{text}");
+        assert_eq!(std::fs::read(&target).expect("target"), planted);
+        assert_eq!(mode(&target), 0o644);
+        std::fs::remove_dir_all(dir).expect("cleaned");
+        std::fs::remove_dir_all(elsewhere).expect("cleaned");
+    }
+
+    #[test]
+    fn an_environments_lock_that_is_a_symbolic_link_is_refused_and_its_target_left_alone() {
+        let elsewhere = temp_dir();
+        let victim = elsewhere.join("victim.txt");
+        std::fs::write(&victim, b"precious").expect("victim");
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let dir = temp_dir();
+        std::os::unix::fs::symlink(&victim, dir.join(LOCK_NAME)).expect("link");
+        let error = save(&settings(&dir), &environment("Mine")).expect_err("refused");
+        assert!(error.message.contains("symbolic link"), "{}", error.message);
+        assert_eq!(mode(&victim), 0o644);
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"precious");
+        assert!(!dir.join(FILE_NAME).exists(), "nothing saved");
+        std::fs::remove_dir_all(dir).expect("cleaned");
+        std::fs::remove_dir_all(elsewhere).expect("cleaned");
+    }
+}

@@ -146,4 +146,43 @@ mod tests {
         assert_eq!(mode(&created), 0o700);
         std::fs::remove_dir_all(base).expect("cleaned");
     }
+
+    #[test]
+    fn a_data_folder_others_can_write_is_made_owner_only() {
+        for planted in [0o777, 0o1777, 0o770] {
+            let base =
+                std::env::temp_dir().join(format!("graph-location-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&base).expect("base");
+            std::fs::set_permissions(&base, std::fs::Permissions::from_mode(planted))
+                .expect("chmod");
+            data_dir(Some(&base.display().to_string())).expect("tightened");
+            let now = std::fs::metadata(&base).expect("meta").permissions().mode() & 0o7777;
+            assert_eq!(now, 0o700, "was {planted:o}");
+            std::fs::remove_dir_all(base).expect("cleaned");
+        }
+    }
+
+    #[test]
+    fn a_data_folder_of_another_user_is_refused() {
+        use std::os::unix::fs::MetadataExt;
+        let base = std::env::temp_dir().join(format!("graph-location-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&base).expect("base");
+        if std::fs::metadata(&base).expect("meta").uid() != 0 {
+            eprintln!("NOTE: not root, so no folder can be given to another user: not tested");
+            std::fs::remove_dir_all(base).expect("cleaned");
+            return;
+        }
+        std::os::unix::fs::chown(&base, Some(65534), Some(65534)).expect("chown");
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let error = data_dir(Some(&base.display().to_string())).expect_err("refused");
+        assert!(
+            error.message.contains(&base.display().to_string())
+                && error.message.contains("another user")
+                && error.message.contains(DATA_DIR_VARIABLE),
+            "{}",
+            error.message
+        );
+        assert_eq!(mode(&base), 0o777, "another user's folder is not changed");
+        std::fs::remove_dir_all(base).expect("cleaned");
+    }
 }
