@@ -4,13 +4,19 @@
 //! `environments.json` in the module's own owner-only data folder (see
 //! [`crate::auth::token_cache::location`]), locked while updated and replaced atomically. The
 //! file holds no secret. Built-in clouds are never written.
+//!
+//! The file is trusted only as the token cache trusts its own (see
+//! [`crate::auth::token_cache::trust`]): a symbolic link, another user's file or one others
+//! could write to is ignored like a damaged one (it could point a saved environment at someone
+//! else's authority) and replaced at the next save; a lock file that is not the user's own is
+//! refused. Nothing says so yet: only the token cache's warnings reach Connect-MgGraph.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::token_cache::CacheSettings;
-use crate::auth::token_cache::file_store::FileStore;
+use crate::auth::token_cache::file_store::{FileStore, Locked, Stored};
 use crate::auth::token_cache::location::data_dir;
 use crate::environment::{Environment, EnvironmentRegistry};
 use crate::error::{ErrorKind, GraphError};
@@ -43,21 +49,20 @@ fn store(settings: &CacheSettings) -> Result<FileStore, GraphError> {
     ))
 }
 
-fn read(store: &FileStore, lock: &crate::auth::token_cache::file_store::Locked) -> EnvironmentFile {
-    // A damaged file must not stop anyone from signing in to the built-in clouds.
-    store
-        .read(lock)
-        .ok()
-        .flatten()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+fn read(store: &FileStore, lock: &Locked) -> EnvironmentFile {
+    store.read(lock).map(parse).unwrap_or_default()
 }
 
-fn write(
-    store: &FileStore,
-    lock: &crate::auth::token_cache::file_store::Locked,
-    file: &EnvironmentFile,
-) -> Result<(), GraphError> {
+/// The saved environments: none from a damaged file (it must not stop anyone from signing in
+/// to the built-in clouds) nor from one the user's processes did not write.
+fn parse(stored: Stored) -> EnvironmentFile {
+    match stored {
+        Stored::Own(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Stored::Missing | Stored::Foreign(_) => EnvironmentFile::default(),
+    }
+}
+
+fn write(store: &FileStore, lock: &Locked, file: &EnvironmentFile) -> Result<(), GraphError> {
     let bytes = serde_json::to_vec_pretty(file).map_err(|error| {
         GraphError::new(
             ErrorKind::Internal,
@@ -82,15 +87,13 @@ pub fn load_once(settings: &CacheSettings) {
     };
     // Done only once the file could be read: a folder, lock or read that failed is tried again
     // at the next sign-in. (Two first callers at once both add: adding is idempotent.) A
-    // damaged file counts as read: it would not get better.
-    let Ok(bytes) = store.read(&lock) else {
+    // damaged or untrusted file counts as read: it would not get better.
+    let Ok(stored) = store.read(&lock) else {
         return;
     };
     drop(lock);
     LOADED.store(true, Ordering::SeqCst);
-    let file: EnvironmentFile = bytes
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default();
+    let file = parse(stored);
     let registry = EnvironmentRegistry::global();
     for saved in file.environments {
         if let Ok(environment) =
