@@ -62,7 +62,7 @@ pub fn data_dir(configured: Option<&str>) -> Result<PathBuf, GraphError> {
         ),
     };
     create_dir(&dir).map_err(|error| io_error(&dir, "create", &error))?;
-    match trust::secure_dir(&dir, own).map_err(|error| io_error(&dir, "open", &error))? {
+    match trust::secure_dir(&dir, own).map_err(|error| io_error(&dir, "secure", &error))? {
         Folder::Private => {}
         Folder::Tightened { was } => UNREPORTED.lock().push((
             dir.clone(),

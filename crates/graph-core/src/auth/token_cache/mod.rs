@@ -348,7 +348,8 @@ impl TokenCache {
     }
 
     /// Removes a file the cache does not trust (a link itself, not what it points at) and says
-    /// so: nothing in it is used.
+    /// so: nothing in it is used. A key it names stays in the key store: the name comes from an
+    /// untrusted file and could be that of another cache's key.
     fn discard(
         &self,
         lock: &Locked,

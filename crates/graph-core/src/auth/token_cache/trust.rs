@@ -10,9 +10,11 @@
 //! home) or the folder they chose (`GRAPH_BETA_DATA_DIR`), and what is checked is the folder it
 //! leads to. Only what is inside is never followed.
 //!
-//! Not handled yet: on Windows (the folder is under `%LOCALAPPDATA%`, protected by its ACL)
-//! files are only checked for being symbolic links before they are opened, and ACLs are not
-//! inspected; POSIX ACLs on Unix are only narrowed as far as setting the mode does.
+//! Not handled yet: files are opened by path, not relative to the checked folder's handle
+//! (`openat`), so someone who can write to a folder *above* the data folder could swap it
+//! between the check and the use; on Windows (the folder is under `%LOCALAPPDATA%`, protected
+//! by its ACL) files are only checked for being symbolic links before they are opened, and ACLs
+//! are not inspected; POSIX ACLs on Unix are only narrowed as far as setting the mode does.
 
 use std::fs::{File, OpenOptions};
 use std::io;
