@@ -60,6 +60,14 @@ namespace GraphTests
         if ($keyId) { [GraphTests.KernelKeys]::Remove("keyring-rs:token-cache-key-$keyId@Microsoft.Graph.Beta.Users.Actions") | Out-Null }
     }
 
+    function script:New-Folder {
+        # A folder outside the data folder (for what a planted link points at).
+        $dir = Join-Path ([System.IO.Path]::GetTempPath()) "graph-cache-elsewhere-$([guid]::NewGuid().ToString('n'))"
+        $script:Folders.Add($dir)
+        New-Item -ItemType Directory -Path $dir | Out-Null
+        $dir
+    }
+
     function script:Get-DeviceCodes {
         [int] (Invoke-MockControl $Mock GET token-stats).requests.devicecode
     }
@@ -326,5 +334,97 @@ Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$Te
         Connect-MgGraph -Environment Mock -Scopes User.Read -TenantId $TenantId -ContextScope Process -NoWelcome -InformationAction Ignore
         (Get-MgContext).ContextScope | Should -Be 'Process'
         Test-Path (Join-Path $Dir 'token-cache.json') | Should -BeFalse
+    }
+}
+
+# Issue 11, points 7 and 8: someone else could write in the data folder, or planted files and
+# links in it. The cache must trust only what it wrote, never follow a link, and tell the truth.
+Describe 'The token cache on a hostile file system' -Tag CI -Skip:(-not ($IsLinux -or $IsMacOS)) {
+    AfterEach {
+        Remove-CacheKey $Dir
+    }
+
+    BeforeEach {
+        Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
+        Invoke-MockControl $Mock PUT entra @{ accessTokenLifetimeSeconds = 3599 } | Out-Null
+        Invoke-MockControl $Mock DELETE token-stats | Out-Null
+        Remove-Item Env:GRAPH_BETA_TOKEN_CACHE_KEYSTORE -ErrorAction SilentlyContinue
+        $script:Dir = New-DataDir
+        $script:SignIn = "Connect-MgGraph -Environment Mock -Scopes User.RevokeSessions.All -TenantId `$TenantId -NoWelcome -InformationAction Ignore; 'account:' + (Get-MgContext).Account"
+    }
+
+    It 'does not use a world-writable plaintext file found while the key store works, says so truthfully, and saves an encrypted owner-only one' {
+        # A valid sign-in saved unencrypted (as with the key store off), then opened to everyone:
+        # what someone planting their own tokens would leave.
+        $planted = Invoke-Child "`$env:GRAPH_BETA_TOKEN_CACHE_KEYSTORE = 'none'; $SignIn"
+        $planted.ExitCode | Should -Be 0 -Because $planted.Output
+        $file = Join-Path $Dir 'token-cache.json'
+        Get-Content $file -Raw | Should -Match '"protection": "none"'
+        chmod 0666 $file
+        Invoke-MockControl $Mock DELETE token-stats | Out-Null
+
+        $child = Invoke-Child $SignIn
+        $child.ExitCode | Should -Be 0 -Because $child.Output
+        $child.Output | Should -Match 'account:admin@contoso.com'
+        Get-DeviceCodes | Should -Be 1 -Because 'the planted sign-in must not be used'
+        $child.Output | Should -Match "WARNING: the token cache '$([regex]::Escape($file))' could be written by other users \(mode 0666\).*so it was not used and has been removed"
+        $child.Output | Should -Not -Match 'protected only by its file permissions'
+        Get-Content $file -Raw | Should -Match '"protection": "aes-256-gcm"'
+        (Get-Item $file).UnixMode | Should -Be '-rw-------'
+    }
+
+    It 'makes a data folder others can write owner-only, and says so' {
+        chmod 0777 $Dir
+        $child = Invoke-Child $SignIn
+        $child.ExitCode | Should -Be 0 -Because $child.Output
+        (Get-Item $Dir).UnixMode | Should -Be 'drwx------'
+        $child.Output | Should -Match "WARNING: the data folder '$([regex]::Escape($Dir))' could be written by other users \(mode 0777\)"
+        Get-Content (Join-Path $Dir 'token-cache.json') -Raw | Should -Match '"protection": "aes-256-gcm"'
+    }
+
+    It 'refuses a data folder of another user, naming it, and keeps the sign-in in the process' -Skip:(-not $IsLinux -or (id -u) -ne '0') {
+        chown 65534:65534 $Dir
+        chmod 0777 $Dir
+        $child = Invoke-Child $SignIn
+        $child.ExitCode | Should -Be 0 -Because $child.Output
+        $child.Output | Should -Match 'account:admin@contoso.com'
+        $child.Output | Should -Match "WARNING: the token cache cannot be used.*the data folder '$([regex]::Escape($Dir))' belongs to another user \(uid 65534\)"
+        @(Get-ChildItem $Dir -Force).Count | Should -Be 0 -Because 'nothing is written into another user''s folder'
+        (Get-Item $Dir).UnixMode | Should -Be 'drwxrwxrwx'
+    }
+
+    It 'never follows a lock file linked to another file: that file keeps its mode and content' {
+        $victim = Join-Path (New-Folder) 'victim.txt'
+        Set-Content $victim 'precious' -NoNewline
+        chmod 0644 $victim
+        ln -s $victim (Join-Path $Dir 'token-cache.lock')
+        $child = Invoke-Child $SignIn
+        $child.ExitCode | Should -Be 0 -Because $child.Output
+        (Get-Item $victim).UnixMode | Should -Be '-rw-r--r--'
+        Get-Content $victim -Raw | Should -Be 'precious'
+        $child.Output | Should -Match 'account:admin@contoso.com'
+        $child.Output | Should -Match "WARNING: the token cache cannot be used.*token-cache\.lock' is a symbolic link"
+    }
+
+    It 'never reads a cache file linked to another cache: the link is replaced, the other file left alone' {
+        # The link points at a valid plaintext cache elsewhere (an attacker's tokens).
+        $elsewhere = New-Folder
+        $planted = Invoke-Child "`$env:GRAPH_BETA_DATA_DIR = '$elsewhere'; `$env:GRAPH_BETA_TOKEN_CACHE_KEYSTORE = 'none'; $SignIn"
+        $planted.ExitCode | Should -Be 0 -Because $planted.Output
+        $target = Join-Path $elsewhere 'token-cache.json'
+        chmod 0644 $target
+        $before = Get-Content $target -Raw
+        $link = Join-Path $Dir 'token-cache.json'
+        ln -s $target $link
+        Invoke-MockControl $Mock DELETE token-stats | Out-Null
+
+        $child = Invoke-Child "`$env:GRAPH_BETA_TOKEN_CACHE_KEYSTORE = 'none'; $SignIn"
+        $child.ExitCode | Should -Be 0 -Because $child.Output
+        Get-DeviceCodes | Should -Be 1 -Because 'the linked sign-in must not be used'
+        $child.Output | Should -Match "WARNING: the token cache '$([regex]::Escape($link))' is a symbolic link"
+        (Get-Item $link).LinkType | Should -BeNullOrEmpty
+        (Get-Item $link).UnixMode | Should -Be '-rw-------'
+        Get-Content $target -Raw | Should -Be $before
+        (Get-Item $target).UnixMode | Should -Be '-rw-r--r--'
     }
 }

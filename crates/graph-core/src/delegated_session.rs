@@ -186,6 +186,18 @@ pub struct CachedOutcome {
     pub session: Option<Session>,
     /// What the user should know (a saved sign-in that was revoked, a damaged cache...).
     pub notes: Vec<String>,
+    /// What the user must be told (the cache cannot be used, a planted file was removed...).
+    pub warnings: Vec<String>,
+}
+
+impl CachedOutcome {
+    fn nothing(notes: Vec<String>, warnings: Vec<String>) -> Result<CachedOutcome, GraphError> {
+        Ok(CachedOutcome {
+            session: None,
+            notes,
+            warnings,
+        })
+    }
 }
 
 /// Signs in from the CurrentUser token cache, without the user: the saved access token while it
@@ -198,23 +210,20 @@ pub fn sign_in_from_cache(
     let target = config.target()?;
     let mut notes = Vec::new();
     if target.context_scope != ContextScope::CurrentUser {
-        return Ok(CachedOutcome {
-            session: None,
-            notes,
-        });
+        return CachedOutcome::nothing(notes, Vec::new());
     }
+    // A cache that cannot be used (a folder or lock file that is not the user's own...) is
+    // no reason to fail the sign-in: whoever planted it must not keep the user from signing
+    // in, and nothing of it is used.
+    let unusable = |error: GraphError| {
+        format!(
+            "the token cache cannot be used, so this sign-in stays in this process: {}",
+            error.message
+        )
+    };
     let cache = match TokenCache::open(&target.cache) {
         Ok(cache) => Arc::new(cache),
-        Err(error) => {
-            notes.push(format!(
-                "the token cache cannot be used, so this sign-in stays in this process: {}",
-                error.message
-            ));
-            return Ok(CachedOutcome {
-                session: None,
-                notes,
-            });
-        }
+        Err(error) => return CachedOutcome::nothing(notes, vec![unusable(error)]),
     };
     let wanted = CacheKey::new(
         &target.environment,
@@ -222,13 +231,19 @@ pub fn sign_in_from_cache(
         &target.app.client_id,
         &target.scopes,
     );
-    let found = cache.find(&wanted)?;
-    notes.extend(cache.status().notes);
+    let found = cache.find(&wanted);
+    let status = cache.status();
+    notes.extend(status.notes);
+    let mut warnings = status.warnings;
+    let found = match found {
+        Ok(found) => found,
+        Err(error) => {
+            warnings.push(unusable(error));
+            return CachedOutcome::nothing(notes, warnings);
+        }
+    };
     let Some(found) = found else {
-        return Ok(CachedOutcome {
-            session: None,
-            notes,
-        });
+        return CachedOutcome::nothing(notes, warnings);
     };
     let binding = Arc::new(CacheBinding {
         cache: Arc::clone(&cache),
@@ -273,10 +288,7 @@ pub fn sign_in_from_cache(
                             .and_then(|service| service.code.clone())
                             .unwrap_or_else(|| "invalid_grant".to_owned())
                     ));
-                    return Ok(CachedOutcome {
-                        session: None,
-                        notes,
-                    });
+                    return CachedOutcome::nothing(notes, warnings);
                 }
                 Err(error) => return Err(error),
             }
@@ -286,6 +298,7 @@ pub fn sign_in_from_cache(
     Ok(CachedOutcome {
         session: Some(session),
         notes,
+        warnings,
     })
 }
 

@@ -79,12 +79,13 @@ struct CachedSignInAnswer {
     /// The context when the token cache had a usable sign-in; null otherwise.
     context: Option<graph_core::session::SessionContext>,
     notes: Vec<String>,
+    warnings: Vec<String>,
 }
 
 /// Signs in silently from the CurrentUser token cache (no device code). `config` as for
-/// [`graph_device_code_start`]. `out` receives `{context, notes}`: with a non-null `context`,
-/// `*session_out` holds the new session; with null, nothing usable was saved (or the scope is
-/// Process) and `*session_out` is left untouched.
+/// [`graph_device_code_start`]. `out` receives `{context, notes, warnings}`: with a non-null
+/// `context`, `*session_out` holds the new session; with null, nothing usable was saved (or the
+/// scope is Process) and `*session_out` is left untouched.
 ///
 /// # Safety
 /// As for [`graph_device_code_start`], with `session_out` instead of `pending_out`.
@@ -106,6 +107,7 @@ pub unsafe extern "C" fn graph_session_open_from_cache(
             Ok(CachedSignInAnswer {
                 context,
                 notes: outcome.notes,
+                warnings: outcome.warnings,
             })
         })
     }

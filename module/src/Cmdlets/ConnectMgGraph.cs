@@ -246,6 +246,11 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 WriteVerbose(note);
             }
 
+            foreach (string warning in answer.Warnings)
+            {
+                WriteWarning(warning);
+            }
+
             if (cached is not null && answer.Context is not null)
             {
                 WriteVerbose($"Signed in silently from the token cache '{answer.Context.TokenCache?.Path}'.");
@@ -266,6 +271,11 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 foreach (string note in context.TokenCache?.Notes ?? new())
                 {
                     WriteVerbose(note);
+                }
+
+                foreach (string warning in context.TokenCache?.Warnings ?? new())
+                {
+                    WriteWarning(warning);
                 }
 
                 WarnIfUnencrypted(context);

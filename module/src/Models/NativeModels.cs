@@ -144,6 +144,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string? UnencryptedReason { get; set; }
 
         public List<string> Notes { get; set; } = new();
+
+        public List<string> Warnings { get; set; } = new();
     }
 
     /// <summary>The answer of a silent sign-in from the token cache.</summary>
@@ -152,6 +154,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public ContextInfo? Context { get; set; }
 
         public List<string> Notes { get; set; } = new();
+
+        public List<string> Warnings { get; set; } = new();
     }
 
     /// <summary>An added or removed environment, and why the change could not be saved, if so.</summary>

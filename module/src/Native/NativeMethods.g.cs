@@ -199,9 +199,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>
         ///  Signs in silently from the CurrentUser token cache (no device code). `config` as for
-        ///  [`graph_device_code_start`]. `out` receives `{context, notes}`: with a non-null `context`,
-        ///  `*session_out` holds the new session; with null, nothing usable was saved (or the scope is
-        ///  Process) and `*session_out` is left untouched.
+        ///  [`graph_device_code_start`]. `out` receives `{context, notes, warnings}`: with a non-null
+        ///  `context`, `*session_out` holds the new session; with null, nothing usable was saved (or the
+        ///  scope is Process) and `*session_out` is left untouched.
         ///
         ///  # Safety
         ///  As for [`graph_device_code_start`], with `session_out` instead of `pending_out`.

@@ -2,6 +2,9 @@
 //! separate lock file (so the data file itself can be replaced), and a write goes to a temporary
 //! file in the same folder, is flushed to disk, then atomically renamed over the old one. A
 //! reader never sees a half-written file, and two processes never lose each other's entries.
+//! Files are opened through [`super::trust`]: never through a symbolic link, and only when they
+//! are the user's own; what to do with a data file that is not is up to the caller (it holds
+//! the lock, so it may remove it), a lock file that is not is refused.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -9,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::location::{create_private_file, io_error, open_private_file};
-use crate::error::GraphError;
+use super::location::io_error;
+use super::trust::{self, Opened};
+use crate::error::{ErrorKind, GraphError};
 
 pub(crate) const FILE_NAME: &str = "token-cache.json";
 const LOCK_NAME: &str = "token-cache.lock";
@@ -20,6 +24,15 @@ pub(crate) struct FileStore {
     dir: PathBuf,
     file_name: &'static str,
     lock_name: &'static str,
+}
+
+/// What [`FileStore::read`] found.
+pub(crate) enum Stored {
+    Missing,
+    /// The content of the user's own file, which only they could have written.
+    Own(Zeroizing<Vec<u8>>),
+    /// A file (or link...) the module never leaves there, and why: not read, not followed.
+    Foreign(String),
 }
 
 /// Held while a read-modify-write runs; released on drop.
@@ -58,24 +71,38 @@ impl FileStore {
     /// Waits for the exclusive lock (other processes hold it only for a read-modify-write).
     pub fn lock(&self) -> Result<Locked, GraphError> {
         let path = self.dir.join(self.lock_name);
-        let file = open_private_file(&path).map_err(|error| io_error(&path, "open", &error))?;
+        // Replacing a foreign lock file is no way out: two processes replacing it at once
+        // would each hold a lock on a file of their own.
+        let file = match trust::open_lock(&path).map_err(|error| io_error(&path, "open", &error))? {
+            Opened::Own(file) => file,
+            Opened::Foreign(why) => {
+                return Err(GraphError::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "the lock file '{}' {why}, unlike any file the module makes (it may have been planted), so it was not used: remove it and try again",
+                        path.display()
+                    ),
+                ));
+            }
+        };
         file.lock()
             .map_err(|error| io_error(&path, "lock", &error))?;
         Ok(Locked { file })
     }
 
-    /// The file's bytes, or `None` when there is no file. Call with the lock held.
-    pub fn read(&self, _lock: &Locked) -> Result<Option<Zeroizing<Vec<u8>>>, GraphError> {
+    /// What the file holds, if it is the user's own. Call with the lock held.
+    pub fn read(&self, _lock: &Locked) -> Result<Stored, GraphError> {
         let path = self.path();
-        let mut file = match File::open(&path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(io_error(&path, "read", &error)),
-        };
+        let mut file =
+            match trust::open_data(&path).map_err(|error| io_error(&path, "read", &error))? {
+                None => return Ok(Stored::Missing),
+                Some(Opened::Foreign(why)) => return Ok(Stored::Foreign(why)),
+                Some(Opened::Own(file)) => file,
+            };
         let mut bytes = Zeroizing::new(Vec::new());
         file.read_to_end(&mut bytes)
             .map_err(|error| io_error(&path, "read", &error))?;
-        Ok(Some(bytes))
+        Ok(Stored::Own(bytes))
     }
 
     /// Replaces the file atomically. Call with the lock held.
@@ -97,7 +124,8 @@ impl FileStore {
         Ok(())
     }
 
-    /// Removes the file (no entries left). Call with the lock held.
+    /// Removes the file (no entries left, or not one to trust); a symbolic link is removed, not
+    /// what it points at. Call with the lock held.
     pub fn remove(&self, _lock: &Locked) -> Result<(), GraphError> {
         let path = self.path();
         match std::fs::remove_file(&path) {
@@ -109,7 +137,7 @@ impl FileStore {
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = create_private_file(path)?;
+    let mut file = trust::create_new(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }

@@ -2,12 +2,18 @@
 //! and unusual setups point it at a folder of their own), else
 //! `<local data dir>/Microsoft.Graph.Beta.Users.Actions` (`~/.local/share/...` on Linux,
 //! `~/Library/Application Support/...` on macOS, `%LOCALAPPDATA%\...` on Windows). Never the
-//! official module's MSAL cache files. The folder is made owner-only (0700 on Unix).
+//! official module's MSAL cache files.
+//!
+//! The folder must be the user's own: another user's is refused; one others could write to
+//! (where they could have planted files or links) is made owner-only (0700), which is reported
+//! by the next Connect-MgGraph; the module's own folder is always 0700. See [`super::trust`].
 
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use parking_lot::Mutex;
+
+use super::trust::{self, Folder};
 use crate::error::{ErrorKind, GraphError};
 
 /// The environment variable that overrides the data folder.
@@ -15,9 +21,15 @@ pub const DATA_DIR_VARIABLE: &str = "GRAPH_BETA_DATA_DIR";
 
 const FOLDER_NAME: &str = "Microsoft.Graph.Beta.Users.Actions";
 
-/// The module's data folder for this user, created owner-only if missing. `configured` is the
-/// value of [`DATA_DIR_VARIABLE`] as the host sees it (PowerShell's `$env:` is not always
-/// visible to native code); this process's own environment is the fallback.
+/// Changes made to data folders in this process and not reported yet. The saved environments
+/// open the folder first (every environment cmdlet and Connect-MgGraph load them) but have no
+/// way to warn, so the token cache reports these when it opens the same folder.
+static UNREPORTED: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+
+/// The module's data folder for this user, created owner-only if missing, and refused when it
+/// is another user's. `configured` is the value of [`DATA_DIR_VARIABLE`] as the host sees it
+/// (PowerShell's `$env:` is not always visible to native code); this process's own environment
+/// is the fallback.
 pub fn data_dir(configured: Option<&str>) -> Result<PathBuf, GraphError> {
     let configured = configured
         .map(|value| value.trim().to_owned())
@@ -27,8 +39,8 @@ pub fn data_dir(configured: Option<&str>) -> Result<PathBuf, GraphError> {
                 .ok()
                 .filter(|value| !value.trim().is_empty())
         });
-    // A folder the user named and that already exists keeps its permissions (it may be shared
-    // on purpose, or not theirs to change); the module's own folder is always owner-only.
+    // A folder the user named and that already exists keeps a mode that only lets others read
+    // it (it may be shared on purpose); the module's own folder is always owner-only.
     let (dir, own) = match configured {
         Some(dir) => {
             let dir = PathBuf::from(dir);
@@ -49,8 +61,40 @@ pub fn data_dir(configured: Option<&str>) -> Result<PathBuf, GraphError> {
             true,
         ),
     };
-    create_private_dir(&dir, own).map_err(|error| io_error(&dir, "create", &error))?;
+    create_dir(&dir).map_err(|error| io_error(&dir, "create", &error))?;
+    match trust::secure_dir(&dir, own).map_err(|error| io_error(&dir, "secure", &error))? {
+        Folder::Private => {}
+        Folder::Tightened { was } => UNREPORTED.lock().push((
+            dir.clone(),
+            format!(
+                "the data folder '{}' could be written by other users (mode {was:04o}), so files could have been planted in it: it is owner-only (0700) now, and no file in it that others could have written is used",
+                dir.display()
+            ),
+        )),
+        Folder::OtherOwner { uid } => {
+            return Err(GraphError::new(
+                ErrorKind::Internal,
+                format!(
+                    "the data folder '{}' belongs to another user (uid {uid}), so nothing in it is used: set {DATA_DIR_VARIABLE} to a folder of your own, or use -ContextScope Process",
+                    dir.display()
+                ),
+            ));
+        }
+    }
     Ok(dir)
+}
+
+/// What [`data_dir`] did to `dir` in this process that is not reported yet (once).
+pub(crate) fn take_warnings(dir: &Path) -> Vec<String> {
+    let mut taken = Vec::new();
+    UNREPORTED.lock().retain(|(folder, warning)| {
+        let mine = folder == dir;
+        if mine {
+            taken.push(warning.clone());
+        }
+        !mine
+    });
+    taken
 }
 
 /// An error about a file of the cache, naming it (never its content).
@@ -65,64 +109,20 @@ pub(crate) fn io_error(path: &Path, action: &str, error: &io::Error) -> GraphErr
 }
 
 #[cfg(unix)]
-fn create_private_dir(dir: &Path, own: bool) -> io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+fn create_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    // The mode is reduced by the umask, and an existing folder keeps its own:
+    // [`trust::secure_dir`] sets it on the folder's handle.
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)?;
-    if !own {
-        return Ok(());
-    }
-    // The mode given at creation is reduced by the umask, and an existing folder keeps its own:
-    // set it explicitly.
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .create(dir)
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path, _own: bool) -> io::Result<()> {
+fn create_dir(dir: &Path) -> io::Result<()> {
     // Under %LOCALAPPDATA%, which only its user (and administrators) can read.
     std::fs::create_dir_all(dir)
-}
-
-/// Creates a new file readable and writable by its owner only (0600 whatever the umask).
-pub(crate) fn create_private_file(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options.open(path)?;
-    make_private(&file)?;
-    Ok(file)
-}
-
-/// Opens (creating if needed) a file owner-only, for the lock.
-pub(crate) fn open_private_file(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options.open(path)?;
-    make_private(&file)?;
-    Ok(file)
-}
-
-#[cfg(unix)]
-fn make_private(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    // fchmod is not subject to the umask.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn make_private(_file: &File) -> io::Result<()> {
-    Ok(())
 }
 
 #[cfg(all(test, unix))]
@@ -144,6 +144,59 @@ mod tests {
         let created = base.join("new");
         data_dir(Some(&created.display().to_string())).expect("created");
         assert_eq!(mode(&created), 0o700);
+        std::fs::remove_dir_all(base).expect("cleaned");
+    }
+
+    #[test]
+    fn a_data_folder_others_can_write_is_made_owner_only() {
+        for planted in [0o777, 0o1777, 0o770] {
+            let base =
+                std::env::temp_dir().join(format!("graph-location-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&base).expect("base");
+            std::fs::set_permissions(&base, std::fs::Permissions::from_mode(planted))
+                .expect("chmod");
+            data_dir(Some(&base.display().to_string())).expect("tightened");
+            let now = std::fs::metadata(&base).expect("meta").permissions().mode() & 0o7777;
+            assert_eq!(now, 0o700, "was {planted:o}");
+            let warnings = take_warnings(&base);
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            assert!(
+                warnings[0].starts_with(&format!(
+                    "the data folder '{}' could be written by other users (mode {planted:04o})",
+                    base.display()
+                )),
+                "{}",
+                warnings[0]
+            );
+            assert!(take_warnings(&base).is_empty(), "reported once");
+            data_dir(Some(&base.display().to_string())).expect("private");
+            assert!(take_warnings(&base).is_empty(), "nothing more to report");
+            std::fs::remove_dir_all(base).expect("cleaned");
+        }
+    }
+
+    #[test]
+    fn a_data_folder_of_another_user_is_refused() {
+        use std::os::unix::fs::MetadataExt;
+        let base = std::env::temp_dir().join(format!("graph-location-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&base).expect("base");
+        if std::fs::metadata(&base).expect("meta").uid() != 0 {
+            eprintln!("NOTE: not root, so no folder can be given to another user: not tested");
+            std::fs::remove_dir_all(base).expect("cleaned");
+            return;
+        }
+        std::os::unix::fs::chown(&base, Some(65534), Some(65534)).expect("chown");
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let error = data_dir(Some(&base.display().to_string())).expect_err("refused");
+        assert!(
+            error.message.contains(&base.display().to_string())
+                && error.message.contains("another user")
+                && error.message.contains(DATA_DIR_VARIABLE),
+            "{}",
+            error.message
+        );
+        assert_eq!(mode(&base), 0o777, "another user's folder is not changed");
+        assert!(take_warnings(&base).is_empty());
         std::fs::remove_dir_all(base).expect("cleaned");
     }
 }

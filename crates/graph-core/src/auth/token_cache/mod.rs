@@ -3,12 +3,21 @@
 //! and atomically replaced ([`file_store`]), encrypted with a key from the OS key store where
 //! one works ([`protection`]). A damaged or undecryptable file is treated as empty (with a
 //! note for -Verbose), never an error that blocks signing in.
+//!
+//! The cache trusts only what it wrote ([`trust`]): a file found in the cache's place that is a
+//! symbolic link, not a regular file, another user's, hard-linked, or writable by others is not
+//! read but removed, and so is a plaintext file while a key store works; Connect-MgGraph warns
+//! about each. Such a file is never re-encrypted: whoever could plant it could plant refresh
+//! tokens of their own account, and a sign-in adopted from it would send every revocation with
+//! their tokens (to their tenant). A plaintext file the module wrote itself (the key store was
+//! off) costs one new device code sign-in.
 
 pub mod binding;
 pub mod document;
 pub mod file_store;
 pub mod location;
 pub mod protection;
+pub(crate) mod trust;
 
 use std::path::PathBuf;
 
@@ -20,7 +29,7 @@ use crate::environment::Environment;
 use crate::error::GraphError;
 use crate::session::unix_now;
 use document::{CacheEntry, Document};
-use file_store::{FileStore, Locked};
+use file_store::{FileStore, Locked, Stored};
 use protection::{DataKey, Envelope, KeyStore};
 
 pub use location::DATA_DIR_VARIABLE;
@@ -121,6 +130,8 @@ pub struct TokenCacheStatus {
     pub unencrypted_reason: Option<String>,
     /// Things worth a verbose line (a damaged file treated as empty...).
     pub notes: Vec<String>,
+    /// Things the user must be told (a planted file removed, a folder made owner-only...).
+    pub warnings: Vec<String>,
 }
 
 /// The user's token cache.
@@ -135,6 +146,7 @@ struct Status {
     encrypted: Option<bool>,
     unencrypted_reason: Option<String>,
     notes: Vec<String>,
+    warnings: Vec<String>,
 }
 
 impl TokenCache {
@@ -147,8 +159,13 @@ impl TokenCache {
         let configured = KeyStore::configured(settings.key_store.as_deref());
         let failed = configured.as_ref().and_then(|store| store.probe().err());
         let cache = TokenCache::at(dir, configured.filter(|_| failed.is_none()));
-        if let Some(why) = failed {
-            cache.state.lock().unencrypted_reason = Some(why);
+        {
+            let mut state = cache.state.lock();
+            // What was done to the folder, maybe by the saved environments opening it first.
+            state.warnings = location::take_warnings(cache.files.dir());
+            if let Some(why) = failed {
+                state.unencrypted_reason = Some(why);
+            }
         }
         Ok(cache)
     }
@@ -322,6 +339,7 @@ impl TokenCache {
             encrypted: state.encrypted.unwrap_or(self.key_store.is_some()),
             unencrypted_reason: state.unencrypted_reason.clone(),
             notes: std::mem::take(&mut state.notes),
+            warnings: std::mem::take(&mut state.warnings),
         }
     }
 
@@ -329,12 +347,33 @@ impl TokenCache {
         self.state.lock().notes.push(note);
     }
 
-    /// Reads the document and its key; anything unreadable counts as an empty cache.
+    /// Removes a file the cache does not trust (a link itself, not what it points at) and says
+    /// so: nothing in it is used. A key it names stays in the key store: the name comes from an
+    /// untrusted file and could be that of another cache's key.
+    fn discard(
+        &self,
+        lock: &Locked,
+        warning: String,
+    ) -> Result<(Document, Option<DataKey>), GraphError> {
+        self.files.remove(lock)?;
+        self.state.lock().warnings.push(warning);
+        Ok((Document::default(), None))
+    }
+
+    /// Reads the document and its key; anything unreadable counts as an empty cache, anything
+    /// untrusted is removed.
     fn read(&self, lock: &Locked) -> Result<(Document, Option<DataKey>), GraphError> {
-        let Some(bytes) = self.files.read(lock)? else {
-            return Ok((Document::default(), None));
-        };
         let path = self.path();
+        let bytes = match self.files.read(lock)? {
+            Stored::Missing => return Ok((Document::default(), None)),
+            Stored::Foreign(why) => {
+                return self.discard(lock, format!(
+                    "the token cache '{}' {why}, unlike any file the module writes (it may have been planted), so it was not used and has been removed: the next sign-in saves a new one",
+                    path.display()
+                ));
+            }
+            Stored::Own(bytes) => bytes,
+        };
         let damaged = |why: &str| {
             format!(
                 "the token cache '{}' {why}: it is treated as empty and will be replaced at the next sign-in",
@@ -350,7 +389,15 @@ impl TokenCache {
         };
         match envelope.protection.as_str() {
             "none" => {
-                // Rewritten encrypted at the next write when a key store works.
+                if let Some(store) = &self.key_store {
+                    // This module writes plaintext only when no key store works: trusted, this
+                    // file could hand the user someone else's sign-in (see the module's doc).
+                    return self.discard(lock, format!(
+                        "the token cache '{}' was not encrypted although {} works here, so it may have been planted (or saved while the key store was off) and was not used: it has been removed, and the next sign-in saves a new, encrypted one",
+                        path.display(),
+                        store.name
+                    ));
+                }
                 self.state.lock().encrypted = Some(false);
                 Ok((
                     Document {
