@@ -16,8 +16,9 @@ use uuid::Uuid;
 use super::batch::{
     ItemResult, batch_request, batch_results, limit_percentage, single_request, single_result,
 };
-use super::completion::{Completion, CompletionQueue};
+use super::completion::Completion;
 use super::concurrency::Concurrency;
+use super::finish::Sink;
 use super::pacer::Pacer;
 use super::{BulkConfig, Counters, Submitted};
 use crate::error::{ErrorKind, GraphError};
@@ -70,7 +71,7 @@ pub(crate) struct Dispatcher {
     options: RequestOptions,
     config: BulkConfig,
     input: Option<mpsc::UnboundedReceiver<Submitted>>,
-    completions: Arc<CompletionQueue>,
+    completions: Sink,
     counters: Arc<Counters>,
     cancel: CancellationToken,
     ready: VecDeque<Pending>,
@@ -96,7 +97,7 @@ impl Dispatcher {
         options: RequestOptions,
         config: BulkConfig,
         input: mpsc::UnboundedReceiver<Submitted>,
-        completions: Arc<CompletionQueue>,
+        completions: Sink,
         counters: Arc<Counters>,
         cancel: CancellationToken,
     ) -> Dispatcher {
