@@ -240,6 +240,11 @@ impl MockServer {
         self.state.directory.lock().revocations_of(user_id)
     }
 
+    /// How revocations show in user reads: replication lag, users they do not affect.
+    pub fn set_session_behavior(&self, behavior: SessionBehavior) {
+        self.state.directory.lock().set_session_behavior(behavior);
+    }
+
     /// Revocation counts by user id (only users revoked at least once).
     pub fn all_revocations(&self) -> BTreeMap<String, u32> {
         self.state.directory.lock().all_revocations()

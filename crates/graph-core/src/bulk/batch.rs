@@ -141,10 +141,14 @@ pub(crate) fn batch_results(
             client_request_id: item.client_request_id.clone(),
         })
         .collect();
-    // Graph's items carry no Date of their own: the batch's answer dates them all.
-    let batch_date = find_header(&response.headers, "date");
+    // Graph's items carry no Date or request-id of their own: the batch's answer dates them
+    // all, and its request-id is what traces them in Graph's logs.
+    let batch = BatchTrace {
+        date: find_header(&response.headers, "date"),
+        request_id: find_header(&response.headers, "request-id"),
+    };
     batch_item_results(&keys, response, |index, answer, headers| {
-        item_result(&items[index], answer, headers, batch_date)
+        item_result(&items[index], answer, headers, &batch)
     })
 }
 
@@ -216,13 +220,21 @@ pub(crate) fn batch_item_results<T>(
     (results, highest)
 }
 
+/// What a `$batch` answer says for all its items.
+struct BatchTrace<'a> {
+    date: Option<&'a str>,
+    request_id: Option<&'a str>,
+}
+
 fn item_result(
     item: &Pending,
     answer: &BatchItemAnswer,
     headers: Vec<(String, String)>,
-    batch_date: Option<&str>,
+    batch: &BatchTrace<'_>,
 ) -> ItemResult {
-    let request_id = find_header(&headers, "request-id").map(str::to_owned);
+    let request_id = find_header(&headers, "request-id")
+        .or(batch.request_id)
+        .map(str::to_owned);
     let client_request_id = find_header(&headers, "client-request-id")
         .map(str::to_owned)
         .unwrap_or_else(|| item.client_request_id.clone());
@@ -235,7 +247,7 @@ fn item_result(
                 value,
                 status: answer.status,
                 date: find_header(&headers, "date")
-                    .or(batch_date)
+                    .or(batch.date)
                     .map(str::to_owned),
                 request_id,
                 client_request_id: Some(client_request_id),
