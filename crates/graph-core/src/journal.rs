@@ -332,11 +332,9 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let link = path.with_file_name("link.jsonl");
         std::os::unix::fs::symlink(&path, &link).expect("link");
-        let error = Journal::open(&link, "e").err().expect("refused");
+        let error = Journal::open(&link, "e").expect_err("refused");
         assert_eq!(error.kind, ErrorKind::JournalRefused);
-        let folder = Journal::open(path.parent().expect("dir"), "e")
-            .err()
-            .expect("refused");
+        let folder = Journal::open(path.parent().expect("dir"), "e").expect_err("refused");
         assert_eq!(folder.kind, ErrorKind::JournalRefused);
     }
 }
