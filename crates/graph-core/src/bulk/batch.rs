@@ -277,6 +277,27 @@ fn item_result(
     )
 }
 
+/// What a request that got no answer at all means for each of its `count` items: a broken
+/// connection is worth a retry for every one; anything else (a refused proxy, a bad URL) is
+/// final for all.
+pub(crate) fn request_failed<T>(error: &GraphError, count: usize) -> Vec<ItemResult<T>> {
+    let transient = matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout);
+    (0..count)
+        .map(|_| {
+            if transient {
+                ItemResult::Retry {
+                    class: RetryClass::Transient,
+                    retry_after: None,
+                    quota: false,
+                    error: error.clone(),
+                }
+            } else {
+                ItemResult::Failed(error.clone())
+            }
+        })
+        .collect()
+}
+
 pub(crate) fn retry_or_fail<T>(
     status: u16,
     retry_after: Option<Duration>,

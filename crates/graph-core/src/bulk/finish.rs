@@ -25,7 +25,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::batch::{
-    BatchKey, ItemResult, batch_item_results, names_a_quota, retry_after, retry_or_fail,
+    BatchKey, ItemResult, batch_item_results, names_a_quota, request_failed, retry_after,
+    retry_or_fail,
 };
 use super::completion::{Completion, CompletionQueue, ItemOutcome};
 use crate::address::UserId;
@@ -274,28 +275,10 @@ impl Finisher {
 
     fn absorb(&self, state: &mut State, flight: ReadFlight) {
         let now = Instant::now();
-        let results = match flight.results {
-            Ok(results) => results,
-            Err(error) => {
-                let transient = matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout);
-                flight
-                    .reads
-                    .iter()
-                    .map(|_| {
-                        if transient {
-                            ItemResult::Retry {
-                                class: RetryClass::Transient,
-                                retry_after: None,
-                                quota: false,
-                                error: error.clone(),
-                            }
-                        } else {
-                            ItemResult::Failed(error.clone())
-                        }
-                    })
-                    .collect()
-            }
-        };
+        let count = flight.reads.len();
+        let results = flight
+            .results
+            .unwrap_or_else(|error| request_failed(&error, count));
         for (mut read, result) in flight.reads.into_iter().zip(results) {
             let elapsed = read
                 .first_sent
@@ -315,10 +298,7 @@ impl Finisher {
                         self.unconfirmed(state, read, &cause, None);
                     }
                 }
-                ItemResult::Failed(error) => {
-                    let cause = format!("reading the user back failed: {}", error.message);
-                    self.unconfirmed(state, read, &cause, error.service.map(|s| *s));
-                }
+                ItemResult::Failed(error) => self.read_failed(state, read, error),
                 ItemResult::Retry {
                     class,
                     retry_after,
@@ -328,8 +308,7 @@ impl Finisher {
                     let wait = match class {
                         RetryClass::Throttled => retry_after.unwrap_or(Duration::from_secs(1)),
                         _ if read.transient_retries >= self.context.max_retry => {
-                            let cause = format!("reading the user back failed: {}", error.message);
-                            self.unconfirmed(state, read, &cause, error.service.map(|s| *s));
+                            self.read_failed(state, read, error);
                             continue;
                         }
                         _ => {
@@ -340,8 +319,7 @@ impl Finisher {
                         }
                     };
                     if elapsed + wait > self.context.retries_time_limit() {
-                        let cause = format!("reading the user back failed: {}", error.message);
-                        self.unconfirmed(state, read, &cause, error.service.map(|s| *s));
+                        self.read_failed(state, read, error);
                         continue;
                     }
                     if quota {
@@ -366,6 +344,11 @@ impl Finisher {
         state
             .finished
             .push((Completion::succeeded(read.seq, read.outcome), Some(record)));
+    }
+
+    fn read_failed(&self, state: &mut State, read: Read, error: GraphError) {
+        let cause = format!("reading the user back failed: {}", error.message);
+        self.unconfirmed(state, read, &cause, error.service.map(|service| *service));
     }
 
     fn unconfirmed(
