@@ -1,4 +1,5 @@
-# The cmdlet's metadata against a table written from cmdlet-spec.md: any drift fails.
+# The cmdlet's metadata against a table written from cmdlet-spec.md (plus this module's own
+# -Verify and -JournalPath, issue 14): any drift fails.
 BeforeDiscovery {
     $script:Spec = @(
         @{ Name = 'UserId'; Type = 'System.String'; Aliases = @(); Sets = @{ Invalidate = @{ Mandatory = $true; Pipeline = $false } } }
@@ -11,6 +12,8 @@ BeforeDiscovery {
         @{ Name = 'Proxy'; Type = 'System.Uri'; Aliases = @(); Sets = 'All' }
         @{ Name = 'ProxyCredential'; Type = 'System.Management.Automation.PSCredential'; Aliases = @(); Sets = 'All' }
         @{ Name = 'ProxyUseDefaultCredentials'; Type = 'System.Management.Automation.SwitchParameter'; Aliases = @(); Sets = 'All' }
+        @{ Name = 'Verify'; Type = 'System.Management.Automation.SwitchParameter'; Aliases = @(); Sets = 'All' }
+        @{ Name = 'JournalPath'; Type = 'System.String'; Aliases = @(); Sets = 'All' }
         @{ Name = 'WhatIf'; Type = 'System.Management.Automation.SwitchParameter'; Aliases = @('wi'); Sets = 'All' }
         @{ Name = 'Confirm'; Type = 'System.Management.Automation.SwitchParameter'; Aliases = @('cf'); Sets = 'All' }
     )

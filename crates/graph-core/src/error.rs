@@ -36,6 +36,13 @@ pub enum ErrorKind {
     RedirectRefused,
     /// A `-Headers` entry the module cannot send (a reserved or malformed header).
     InvalidHeader,
+    /// `-Verify` could not show that the revocation took effect: the user read back still has
+    /// sessions valid from before it, the read failed, or the revocation time is unknown.
+    RevocationNotConfirmed,
+    /// A journal path the module refuses to write (a symbolic link, not a regular file).
+    JournalRefused,
+    /// The journal could not be read or written (permissions, disk full, missing folder).
+    JournalIo,
     /// A defect in this module; the message says what was caught.
     Internal,
 }

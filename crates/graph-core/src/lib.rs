@@ -18,6 +18,7 @@ pub mod environment;
 pub mod environment_store;
 pub mod error;
 pub mod exchange;
+pub mod journal;
 pub mod proxy;
 pub mod redact;
 pub mod redirect;
@@ -27,6 +28,7 @@ pub mod retry;
 pub mod runtime;
 pub mod session;
 pub mod token;
+pub mod verify;
 
 mod http_client;
 mod revoke;

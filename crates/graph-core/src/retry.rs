@@ -47,13 +47,21 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
         (seconds.is_finite() && seconds > 0.0)
             .then(|| Duration::from_secs_f64(seconds.min(MAX_BACKOFF.as_secs_f64() * 10.0)))?
     } else {
-        let format = time::format_description::well_known::Rfc2822;
-        let date = time::OffsetDateTime::parse(value, &format)
-            .or_else(|_| time::OffsetDateTime::parse(&value.replace("GMT", "+0000"), &format))
-            .ok()?;
-        SystemTime::from(date).duration_since(now).ok()?
+        SystemTime::from(parse_http_date(value)?)
+            .duration_since(now)
+            .ok()?
     };
     (!wait.is_zero()).then(|| wait.max(MIN_RETRY_AFTER))
+}
+
+/// An HTTP date (`Wed, 02 Dec 2026 20:09:02 GMT`, RFC 7231, or any RFC 2822 date); `None`
+/// when it is not one.
+pub fn parse_http_date(value: &str) -> Option<time::OffsetDateTime> {
+    let value = value.trim();
+    let format = time::format_description::well_known::Rfc2822;
+    time::OffsetDateTime::parse(value, &format)
+        .or_else(|_| time::OffsetDateTime::parse(&value.replace("GMT", "+0000"), &format))
+        .ok()
 }
 
 /// Exponential backoff with full jitter: a random wait in [delay·2^attempt / 2, delay·2^attempt],

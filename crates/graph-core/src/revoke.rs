@@ -67,7 +67,7 @@ struct BooleanAnswer {
     value: Option<bool>,
 }
 
-fn is_json_content_type(content_type: &str) -> bool {
+pub(crate) fn is_json_content_type(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
         .next()
@@ -77,18 +77,23 @@ fn is_json_content_type(content_type: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json")
 }
 
-fn unexpected_answer(status: u16, content_type: Option<&str>, body: &[u8]) -> GraphError {
+/// A short, cleaned excerpt of a body for a message: `'<html>...'` or `an empty body`.
+pub(crate) fn shown_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
     if text.chars().count() > EXCERPT_CHARS {
         excerpt.push_str("...");
     }
-    let shown = if excerpt.is_empty() {
+    if excerpt.is_empty() {
         "an empty body".to_owned()
     } else {
         format!("'{}'", clean(&excerpt))
-    };
+    }
+}
+
+fn unexpected_answer(status: u16, content_type: Option<&str>, body: &[u8]) -> GraphError {
+    let shown = shown_excerpt(body);
     GraphError {
         kind: ErrorKind::UnexpectedResponse,
         message: format!(

@@ -500,3 +500,160 @@ fn users_trickling_in_still_travel_in_batches() {
         .count();
     assert!(requests < 60, "{requests} requests for 200 users");
 }
+
+fn verifying_fixture(user_count: usize) -> Fixture {
+    let mut fixture = fixture(user_count);
+    let token = fixture.server.mint_token(&TokenRequest::app_only([
+        "User.RevokeSessions.All",
+        "User.Read.All",
+    ]));
+    let name = format!("bulk-{}", fixture.server.addr().port());
+    let config = SessionConfig {
+        environment: name,
+        host_description: None,
+    };
+    fixture.session =
+        Arc::new(Session::connect_with_access_token(&config, token.as_bytes()).expect("session"));
+    fixture
+}
+
+fn temp_journal() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bulk-journal-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir.join("journal.jsonl")
+}
+
+fn journal_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("journal")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a record per line"))
+        .collect()
+}
+
+#[test]
+fn verify_reads_users_back_in_batches_and_waits_out_lag() {
+    let fixture = verifying_fixture(60);
+    fixture
+        .server
+        .set_session_behavior(graph_mock::SessionBehavior {
+            replication_lag_ms: 1500,
+            ineffective: vec![fixture.users[7].user_principal_name.clone()],
+        });
+    fixture.server.set_latency(Duration::from_millis(10));
+    let journal_path = temp_journal();
+    let journal = graph_core::journal::Journal::open(&journal_path, &fixture.server.base_url())
+        .expect("journal");
+    let config = BulkConfig {
+        request_context: quick_context(),
+        verify: true,
+        journal: Some(Arc::new(journal)),
+        ..BulkConfig::default()
+    };
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    let ids: Vec<String> = fixture.users.iter().map(|user| user.id.clone()).collect();
+    let completions = run_all(&run, &ids);
+    assert_eq!(completions.len(), 60);
+    for (seq, completion) in &completions {
+        if *seq == 7 {
+            let error = completion.error.as_ref().expect("not confirmed");
+            assert_eq!(error.kind, graph_core::ErrorKind::RevocationNotConfirmed);
+            assert!(
+                error.message.contains("2024-01-01T00:00:00Z"),
+                "{}",
+                error.message
+            );
+        } else {
+            let outcome = completion.outcome.as_ref().expect("verified");
+            assert!(outcome.verified && outcome.value, "{seq}");
+        }
+    }
+    let requests = fixture.server.requests();
+    let batched_reads = requests
+        .iter()
+        .filter(|request| request.method == "GET" && request.batch_id.is_some())
+        .count();
+    // Every user read at least once, and past the lag at least twice, in batches.
+    assert!(batched_reads >= 120, "{batched_reads} batched reads");
+    let records = journal_lines(&journal_path);
+    assert_eq!(records.len(), 60);
+    let verified = records
+        .iter()
+        .filter(|record| record["outcome"] == "verified")
+        .count();
+    assert_eq!(verified, 59);
+    let failed = records
+        .iter()
+        .find(|record| record["outcome"] == "notConfirmed")
+        .expect("one not confirmed");
+    assert_eq!(failed["user"], fixture.users[7].id.as_str());
+    assert!(failed["revokedAt"].is_string() && failed["signInSessionsValidFrom"].is_string());
+}
+
+#[test]
+fn a_journaled_run_skips_what_it_recorded_and_retries_failures() {
+    let fixture = fixture(30);
+    let journal_path = temp_journal();
+    let open = || {
+        Arc::new(
+            graph_core::journal::Journal::open(&journal_path, &fixture.server.base_url())
+                .expect("journal"),
+        )
+    };
+    let mut ids: Vec<String> = fixture.users.iter().map(|user| user.id.clone()).collect();
+    ids.push("nobody@contoso.com".to_owned());
+    let start = |journal| {
+        let config = BulkConfig {
+            request_context: quick_context(),
+            journal: Some(journal),
+            ..BulkConfig::default()
+        };
+        BulkRun::start(
+            Arc::clone(&fixture.session),
+            RequestOptions::default(),
+            config,
+        )
+        .expect("run")
+    };
+    let first = run_all(&start(open()), &ids);
+    assert_eq!(first.values().filter(|c| c.outcome.is_some()).count(), 30);
+    let records = journal_lines(&journal_path);
+    assert_eq!(records.len(), 31);
+    let failed = records
+        .iter()
+        .find(|record| record["outcome"] == "failed")
+        .expect("the unknown user failed");
+    assert_eq!(failed["status"], 404);
+    assert!(failed["requestId"].is_string());
+    fixture.server.clear_requests();
+    let second = run_all(&start(open()), &ids);
+    let skipped = second
+        .values()
+        .filter(|c| {
+            c.outcome
+                .as_ref()
+                .is_some_and(|o| o.from_journal == Some("revoked"))
+        })
+        .count();
+    assert_eq!(skipped, 30);
+    let sent: Vec<_> = fixture
+        .server
+        .requests()
+        .into_iter()
+        .filter(|request| request.batch_id.is_none() || request.method == "POST")
+        .filter_map(|request| request.user_id)
+        .collect();
+    assert_eq!(
+        sent,
+        vec!["nobody@contoso.com".to_owned()],
+        "only the failed user is sent again"
+    );
+    for user in &fixture.users {
+        assert_eq!(fixture.server.revocations(&user.id), 1, "{}", user.id);
+    }
+}

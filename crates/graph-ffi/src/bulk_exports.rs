@@ -1,14 +1,17 @@
 //! Bulk revocation: the cmdlet submits every piped user and polls completions, which it
 //! writes back in input order on the pipeline thread.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use graph_core::GraphError;
 use graph_core::bulk::{BulkConfig, BulkRun};
+use graph_core::journal::Journal;
+use serde::Deserialize;
 
 use crate::boundary::{guard, guard_void};
-use crate::buffer::{GraphBuffer, input_str, require_out};
+use crate::buffer::{GraphBuffer, input_json, input_str, require_out};
 use crate::request_options::read_options;
 use crate::session_exports::{GraphSession, session_ref};
 use crate::status::GraphStatus;
@@ -19,20 +22,35 @@ pub struct GraphBulk {
     run: BulkRun,
 }
 
+/// What a run does beyond revoking: `{"verify":bool,"journalPath":string|null}`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RunSettings {
+    #[serde(default)]
+    verify: bool,
+    #[serde(default)]
+    journal_path: Option<String>,
+}
+
 /// Starts a bulk run on a session with per-run options (as for
-/// `graph_invalidate_all_refresh_tokens`). On success `*bulk_out` receives the handle and
-/// `out` an empty JSON object.
+/// `graph_invalidate_all_refresh_tokens`) and run settings (JSON
+/// `{"verify":bool,"journalPath":string|null}`, or empty for a plain run). The journal, if
+/// any, is opened here (refused: `JournalRefused`; unusable: `JournalIo`). On success
+/// `*bulk_out` receives the handle and `out` `{"journalDone":n,"journalSkippedLines":n}`.
 ///
 /// # Safety
 /// `session` null or live; pointer/length pairs null with length 0 or that many readable
 /// bytes; `bulk_out` and `out` null or valid for one write.
 #[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn graph_bulk_start(
     session: *const GraphSession,
     options: *const u8,
     options_len: usize,
     proxy_password: *const u8,
     proxy_password_len: usize,
+    settings: *const u8,
+    settings_len: usize,
     bulk_out: *mut *mut GraphBulk,
     out: *mut GraphBuffer,
 ) -> GraphStatus {
@@ -42,9 +60,28 @@ pub unsafe extern "C" fn graph_bulk_start(
             require_out(bulk_out, "bulk_out")?;
             let session = Arc::clone(session_ref(session)?);
             let options = read_options(options, options_len, proxy_password, proxy_password_len)?;
-            let run = BulkRun::start(session, options, BulkConfig::default())?;
+            let settings: RunSettings = if settings_len == 0 {
+                RunSettings::default()
+            } else {
+                input_json(settings, settings_len, "the run settings")?
+            };
+            let journal = settings
+                .journal_path
+                .map(|path| Journal::open(Path::new(&path), &session.environment().graph_endpoint))
+                .transpose()?
+                .map(Arc::new);
+            let answer = serde_json::json!({
+                "journalDone": journal.as_ref().map_or(0, |journal| journal.done_count()),
+                "journalSkippedLines": journal.as_ref().map_or(0, |journal| journal.skipped_lines()),
+            });
+            let config = BulkConfig {
+                verify: settings.verify,
+                journal,
+                ..BulkConfig::default()
+            };
+            let run = BulkRun::start(session, options, config)?;
             bulk_out.write(Box::into_raw(Box::new(GraphBulk { run })));
-            Ok(serde_json::json!({}))
+            Ok(answer)
         })
     }
 }

@@ -21,6 +21,7 @@
 //! | `GET /_mock/requests` | | `[`[`RecordedRequest`]`...]` |
 //! | `DELETE /_mock/requests` | | 204 |
 //! | `GET /_mock/revocations` | | `{"<user id>":count}` |
+//! | `GET` / `PUT /_mock/sessions` | [`SessionBehavior`] `{"replicationLagMs":1500,"ineffective":["<id or UPN>"]}` | the behaviour / 204 |
 //! | `GET /_mock/throttling` | | `{"config":`[`ThrottleConfig`]`,"limits":[`[`EffectiveLimit`]`],"stats":`[`ThrottleStats`]`}` |
 //! | `PUT /_mock/throttling` | [`ThrottleConfig`] (buckets refilled, stats zeroed) | as `GET` |
 //! | `DELETE /_mock/throttling` | | 204 (throttling off) |
@@ -38,6 +39,11 @@
 //!
 //! Mistakes in a control body (bad JSON, unknown field, invalid user, fault or config) answer 400
 //! `{"error":{"code":"MockControlError","message":...}}`.
+//!
+//! Besides the revoke actions, `GET /{beta|v1.0}/users/{id}` (`?$select=...` accepted, the
+//! answer is always `id`, `userPrincipalName`, `signInSessionsValidFromDateTime`) reads a user
+//! back; it costs one resource unit and no write, and needs `User.Read.All`,
+//! `User.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`.
 //!
 //! Graph requests are answered in this order: queued [`Fault`] (kinds `status`, `reset`: the
 //! connection is dropped with an RST, `malformedJson`, `slow`), chaos, route and method,
@@ -115,7 +121,7 @@ pub use token::{
     Claims, DEFAULT_APP_ID, DEFAULT_LIFETIME_SECONDS, DEFAULT_TENANT_ID, GRAPH_APP_ID,
     GRAPH_AUDIENCE, MintedToken, REVOKE_PERMISSIONS, TokenRequest, decode_claims_unverified,
 };
-pub use users::User;
+pub use users::{NEVER_REVOKED, SessionBehavior, User};
 pub use wire::{ODATA_JSON, WWW_AUTHENTICATE_VALUE};
 
 use state::AppState;
@@ -232,6 +238,11 @@ impl MockServer {
     /// How many times the user with this id (or, while known, UPN) was revoked.
     pub fn revocations(&self, user_id: &str) -> u32 {
         self.state.directory.lock().revocations_of(user_id)
+    }
+
+    /// How revocations show in user reads: replication lag, users they do not affect.
+    pub fn set_session_behavior(&self, behavior: SessionBehavior) {
+        self.state.directory.lock().set_session_behavior(behavior);
     }
 
     /// Revocation counts by user id (only users revoked at least once).

@@ -191,15 +191,19 @@ fn handle(state: &AppState, call: &Call<'_>) -> Decision {
         );
         return wire::error_response(StatusCode::NOT_FOUND, "UnknownError", &message, corr).into();
     }
-    if call.method != Method::POST {
+    let read = matches!(parsed, Parsed::ReadUser { .. });
+    let allowed = if read { Method::GET } else { Method::POST };
+    if *call.method != allowed {
         let mut resp = wire::error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "Request_BadRequest",
             "Specified HTTP method is not allowed for the request target.",
             corr,
         );
-        resp.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("POST"));
+        resp.headers_mut().insert(
+            ALLOW,
+            HeaderValue::from_static(if read { "GET" } else { "POST" }),
+        );
         return resp.into();
     }
 
@@ -227,10 +231,13 @@ fn handle(state: &AppState, call: &Call<'_>) -> Decision {
     let app = claims.appid.as_deref().unwrap_or("unknown");
     let tenant = claims.tid.as_deref().unwrap_or("unknown");
     let users = state.directory.lock().len() as u64;
-    let verdict = state
-        .throttler
-        .lock()
-        .check(app, tenant, Cost::REVOKE, users, Instant::now());
+    let verdict = state.throttler.lock().check(
+        app,
+        tenant,
+        if read { Cost::READ } else { Cost::REVOKE },
+        users,
+        Instant::now(),
+    );
     let usage = match verdict {
         Verdict::Accepted { usage } => usage,
         Verdict::Throttled(t) => {
@@ -240,7 +247,11 @@ fn handle(state: &AppState, call: &Call<'_>) -> Decision {
             };
         }
     };
-    let mut decision = authorize_and_revoke(state, call, &claims);
+    let mut decision = if read {
+        authorize_and_read(state, call, &claims)
+    } else {
+        authorize_and_revoke(state, call, &claims)
+    };
     throttle::add_accepted_headers(decision.response.headers_mut(), usage);
     decision
 }
@@ -290,7 +301,7 @@ fn authorize_and_revoke(state: &AppState, call: &Call<'_>, claims: &crate::Claim
             )
             .into();
         }
-        Parsed::NotFound | Parsed::Batch { .. } => {
+        Parsed::NotFound | Parsed::Batch { .. } | Parsed::ReadUser { .. } => {
             return wire::error_response(StatusCode::NOT_FOUND, "UnknownError", "", corr).into();
         }
     };
@@ -324,6 +335,49 @@ fn authorize_and_revoke(state: &AppState, call: &Call<'_>, claims: &crate::Claim
         resolved_user,
         ..Decision::from(response)
     }
+}
+
+/// A user read back: id, UPN and `signInSessionsValidFromDateTime` as replication shows it.
+fn authorize_and_read(state: &AppState, call: &Call<'_>, claims: &crate::Claims) -> Decision {
+    let corr = call.corr;
+    if !claims.may_read_users() {
+        return wire::error_response(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            corr,
+        )
+        .into();
+    }
+    let Parsed::ReadUser { version, id } = call.parsed else {
+        return wire::error_response(StatusCode::NOT_FOUND, "UnknownError", "", corr).into();
+    };
+    let directory = state.directory.lock();
+    let Some(user) = directory.find(id) else {
+        return wire::error_response(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+            ),
+            corr,
+        )
+        .into();
+    };
+    let valid_from = directory
+        .sessions_valid_from(&user.id)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let body = serde_json::json!({
+        "@odata.context": format!(
+            "https://graph.microsoft.com/{}/$metadata#users(id,userPrincipalName,signInSessionsValidFromDateTime)/$entity",
+            version.as_str()
+        ),
+        "id": user.id,
+        "userPrincipalName": user.user_principal_name,
+        "signInSessionsValidFromDateTime": valid_from,
+    });
+    wire::json_response(StatusCode::OK, &body, wire::ODATA_JSON).into()
 }
 
 /// Takes one use of the first fault matching this request, if any is queued.

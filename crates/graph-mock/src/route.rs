@@ -44,6 +44,8 @@ pub(crate) enum Parsed {
     InvalidId { version: ApiVersion, id: String },
     /// `POST /{version}/$batch` (JSON batching).
     Batch { version: ApiVersion },
+    /// `GET /{version}/users/{id}` or `/users('{id}')`: a user read back, id decoded.
+    ReadUser { version: ApiVersion, id: String },
     /// No route of this mock.
     NotFound,
 }
@@ -54,7 +56,8 @@ impl Parsed {
         match self {
             Parsed::Revoke { version, .. }
             | Parsed::InvalidId { version, .. }
-            | Parsed::Batch { version } => Some(*version),
+            | Parsed::Batch { version }
+            | Parsed::ReadUser { version, .. } => Some(*version),
             Parsed::NotFound => None,
         }
     }
@@ -66,7 +69,7 @@ impl Parsed {
                 target: Target::User(id),
                 ..
             } => Some(id),
-            Parsed::InvalidId { id, .. } => Some(id),
+            Parsed::InvalidId { id, .. } | Parsed::ReadUser { id, .. } => Some(id),
             _ => None,
         }
     }
@@ -89,6 +92,23 @@ pub(crate) fn parse(raw_path: &str) -> Parsed {
     match segments {
         // `$` may come percent-encoded; either spelling is the batch endpoint.
         [batch] if decode_segment(batch).as_deref() == Some("$batch") => Parsed::Batch { version },
+        [users, id] if users.eq_ignore_ascii_case("users") => match decode_segment(id) {
+            Some(id) if !id.is_empty() && !id.starts_with('$') => Parsed::ReadUser { version, id },
+            _ => Parsed::NotFound,
+        },
+        [key_segment] => {
+            let key = decode_segment(key_segment)
+                .and_then(|text| {
+                    strip_prefix_ci(&text, "users(")
+                        .and_then(|s| s.strip_suffix(')'))
+                        .map(str::to_owned)
+                })
+                .and_then(|inner| parse_key_literal(&inner));
+            match key {
+                Some(id) => Parsed::ReadUser { version, id },
+                None => Parsed::NotFound,
+            }
+        }
         [users, id, action] if users.eq_ignore_ascii_case("users") => {
             if !is_revoke_action(version, action) || id.is_empty() {
                 return Parsed::NotFound;
@@ -288,6 +308,19 @@ mod tests {
             parse("/beta/groups('x')/invalidateAllRefreshTokens"),
             Parsed::NotFound
         );
+    }
+
+    #[test]
+    fn user_reads() {
+        use ApiVersion::*;
+        let read = |id: &str| Parsed::ReadUser {
+            version: Beta,
+            id: id.to_owned(),
+        };
+        assert_eq!(parse("/beta/users/a%23EXT%23@t.com"), read("a#EXT#@t.com"));
+        assert_eq!(parse("/beta/users('$x@y.com')"), read("$x@y.com"));
+        assert_eq!(parse("/beta/users/$x@y.com"), Parsed::NotFound);
+        assert_eq!(parse("/beta/groups('x')"), Parsed::NotFound);
     }
 
     #[test]

@@ -25,6 +25,13 @@ pub const REVOKE_PERMISSIONS: [&str; 3] = [
     "User.ReadWrite.All",
     "Directory.ReadWrite.All",
 ];
+/// Roles and scopes that allow reading a user's `signInSessionsValidFromDateTime`.
+pub const READ_PERMISSIONS: [&str; 4] = [
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
 /// Lifetime of a minted token when the request does not say (Entra's usual hour).
 pub const DEFAULT_LIFETIME_SECONDS: i64 = 3600;
 
@@ -139,7 +146,16 @@ impl Claims {
 
     /// Whether any role or scope is one that allows revoking sessions.
     pub fn may_revoke(&self) -> bool {
-        let allowed = |p: &str| REVOKE_PERMISSIONS.iter().any(|r| r.eq_ignore_ascii_case(p));
+        self.holds_any(&REVOKE_PERMISSIONS)
+    }
+
+    /// Whether any role or scope is one that allows reading users in full.
+    pub fn may_read_users(&self) -> bool {
+        self.holds_any(&READ_PERMISSIONS)
+    }
+
+    fn holds_any(&self, permissions: &[&str]) -> bool {
+        let allowed = |p: &str| permissions.iter().any(|r| r.eq_ignore_ascii_case(p));
         self.roles.iter().flatten().any(|r| allowed(r))
             || self
                 .scp

@@ -1,10 +1,14 @@
-//! The mock's directory: the users a revoke can address, and how many times each was revoked.
-//! Lookups are hashed on lower-cased keys because Graph matches both object ids and UPNs
+//! The mock's directory: the users a revoke can address, how many times each was revoked, and
+//! each user's `signInSessionsValidFromDateTime` as a read shows it. A revocation moves that
+//! time to now (second precision, as Graph's) unless the user is set to ignore revocations;
+//! with a replication lag, reads keep showing the old time for that long. Lookups are hashed on lower-cased keys because Graph matches both object ids and UPNs
 //! case-insensitively, and benchmarks load tens of thousands of users.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 /// A directory user: an object id (GUID) and a userPrincipalName.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +52,33 @@ pub(crate) struct Directory {
     by_upn: HashMap<String, usize>,
     /// Keyed by lower-cased id; holds the id as first written, for reporting.
     revocations: HashMap<String, (String, u32)>,
+    /// Keyed by lower-cased id: when sessions became valid, and the previous time, which reads
+    /// show until the replication lag has passed.
+    sessions: HashMap<String, Sessions>,
+    behavior: SessionBehavior,
 }
+
+#[derive(Clone, Copy)]
+struct Sessions {
+    valid_from: OffsetDateTime,
+    previous: OffsetDateTime,
+    visible_at: Instant,
+}
+
+/// How revocations show in reads (`PUT /_mock/sessions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionBehavior {
+    /// How long reads keep showing the time from before a revocation.
+    #[serde(default)]
+    pub replication_lag_ms: u64,
+    /// Users (ids or UPNs) whose revocation answers success but does not take effect.
+    #[serde(default)]
+    pub ineffective: Vec<String>,
+}
+
+/// `signInSessionsValidFromDateTime` of a user never revoked here.
+pub const NEVER_REVOKED: OffsetDateTime = time::macros::datetime!(2024-01-01 0:00 UTC);
 
 fn key(s: &str) -> String {
     s.to_lowercase()
@@ -104,6 +134,25 @@ impl Directory {
 
     pub fn clear_revocations(&mut self) {
         self.revocations.clear();
+        self.sessions.clear();
+        self.behavior = SessionBehavior::default();
+    }
+
+    pub fn set_session_behavior(&mut self, behavior: SessionBehavior) {
+        self.behavior = behavior;
+    }
+
+    pub fn session_behavior(&self) -> SessionBehavior {
+        self.behavior.clone()
+    }
+
+    /// `signInSessionsValidFromDateTime` of the user with this id, as a read shows it now.
+    pub fn sessions_valid_from(&self, user_id: &str) -> OffsetDateTime {
+        match self.sessions.get(&key(user_id)) {
+            Some(s) if Instant::now() >= s.visible_at => s.valid_from,
+            Some(s) => s.previous,
+            None => NEVER_REVOKED,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -130,7 +179,27 @@ impl Directory {
             .entry(key(user_id))
             .or_insert_with(|| (user_id.to_owned(), 0));
         entry.1 = entry.1.saturating_add(1);
-        entry.1
+        let count = entry.1;
+        let ineffective = self.behavior.ineffective.iter().any(|u| {
+            key(u) == key(user_id)
+                || self
+                    .find(u)
+                    .is_some_and(|found| key(&found.id) == key(user_id))
+        });
+        if !ineffective {
+            let previous = self.sessions_valid_from(user_id);
+            let now = OffsetDateTime::now_utc();
+            self.sessions.insert(
+                key(user_id),
+                Sessions {
+                    valid_from: now.replace_nanosecond(0).unwrap_or(now),
+                    previous,
+                    visible_at: Instant::now()
+                        + Duration::from_millis(self.behavior.replication_lag_ms),
+                },
+            );
+        }
+        count
     }
 
     /// Revocations of one user, by id or (while the user is known) UPN.

@@ -68,6 +68,22 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         [Parameter]
         public SwitchParameter ProxyUseDefaultCredentials { get; set; }
 
+        /// <summary>
+        /// After revoking, reads each user back and outputs True only when Graph shows sessions valid
+        /// only from the revocation on; otherwise writes a RevocationNotConfirmed error for that user.
+        /// Needs User.Read.All in addition to User.RevokeSessions.All.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter Verify { get; set; }
+
+        /// <summary>
+        /// A JSON Lines file that records every user's outcome. A run given an existing journal skips the
+        /// users it records as revoked or verified and retries the failed ones.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? JournalPath { get; set; }
+
         #endregion
 
         #region Members
@@ -83,6 +99,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         private CallOptions? _options;
         private bool _headersFromCommandLine;
         private bool _trace;
+        private string? _journalPath;
 
         #endregion
 
@@ -114,6 +131,21 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             if (Break)
             {
                 DebuggerWait.WaitForDebugger(this, _stopping.Token);
+            }
+
+            if ((Verify || JournalPath is not null) && (!_pipeline.IsEmpty || !string.IsNullOrEmpty(ResponseHeadersVariable)))
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException("-Verify and -JournalPath cannot be combined with -HttpPipelinePrepend, -HttpPipelineAppend or -ResponseHeadersVariable: run them in separate commands."),
+                    "VerifyOrJournalWithPipelineSteps",
+                    ErrorCategory.InvalidArgument,
+                    null));
+            }
+
+            if (JournalPath is not null)
+            {
+                // Resolved once, against the current location, as PowerShell paths are.
+                _journalPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath);
             }
         }
 
@@ -229,10 +261,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             if (UsesBulkEngine)
             {
                 // Piped users travel concurrently and in JSON batches; outcomes come back in order.
-                _bulk ??= new BulkRevocation(
-                    this,
-                    session,
-                    new CallOptions(new RequestOptionsJson { Proxy = invocationOptions.Json.Proxy }, invocationOptions.ProxyPassword));
+                _bulk ??= StartBulk(session, invocationOptions);
                 _bulk.Submit(userId, headerPairs ?? new List<string[]>());
                 return;
             }
@@ -266,10 +295,30 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// Piped users go to the bulk engine. A single call without pipeline input goes straight
         /// to Graph (no hand-off between threads), and so do calls whose pipeline steps must see
         /// each real request, whose -ResponseHeadersVariable needs each real response, or whose
-        /// -Debug shows each exchange.
+        /// -Debug shows each exchange. -Verify and -JournalPath always use the engine, which reads
+        /// back and journals (pipeline steps and -ResponseHeadersVariable are refused with them;
+        /// -Debug then shows no exchanges).
         /// </summary>
         private bool UsesBulkEngine =>
-            MyInvocation.ExpectingInput && _pipeline.IsEmpty && string.IsNullOrEmpty(ResponseHeadersVariable) && !_trace;
+            VerifiesOrJournals
+            || (MyInvocation.ExpectingInput && _pipeline.IsEmpty && string.IsNullOrEmpty(ResponseHeadersVariable) && !_trace);
+
+        private bool VerifiesOrJournals => Verify || _journalPath is not null;
+
+        private BulkRevocation StartBulk(SessionHandle session, CallOptions invocationOptions)
+        {
+            CallOptions options = new(new RequestOptionsJson { Proxy = invocationOptions.Json.Proxy }, invocationOptions.ProxyPassword);
+            BulkRunSettings? settings = VerifiesOrJournals ? new BulkRunSettings { Verify = Verify, JournalPath = _journalPath } : null;
+            try
+            {
+                return new BulkRevocation(this, session, options, settings);
+            }
+            catch (NativeErrorException failed)
+            {
+                ThrowTerminatingError(GraphErrorRecords.ForOperation(failed.Error, GraphErrorRecords.ErrorId(failed.Error), JournalPath));
+                throw;
+            }
+        }
 
         private (RevocationOutcome? Outcome, NativeError? Error) Execute(SessionHandle session, string userId, CallOptions options)
         {

@@ -34,6 +34,12 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string? RequestId { get; set; }
 
         public string? ClientRequestId { get; set; }
+
+        /// <summary>-Verify: the read-back confirmed the revocation.</summary>
+        public bool Verified { get; set; }
+
+        /// <summary>-JournalPath: not sent; the journal records the user so (revoked or verified).</summary>
+        public string? FromJournal { get; set; }
     }
 
     /// <summary>Counters for Write-Progress.</summary>
@@ -45,9 +51,27 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         public long Failed { get; set; }
 
+        public long Skipped { get; set; }
+
         public long Throttled { get; set; }
 
         public long Concurrency { get; set; }
+    }
+
+    /// <summary>What a bulk run does beyond revoking (-Verify, -JournalPath).</summary>
+    internal sealed class BulkRunSettings
+    {
+        public bool Verify { get; set; }
+
+        public string? JournalPath { get; set; }
+    }
+
+    /// <summary>What starting a bulk run found in the journal.</summary>
+    internal sealed class BulkStarted
+    {
+        public long JournalDone { get; set; }
+
+        public long JournalSkippedLines { get; set; }
     }
 
     /// <summary>An empty JSON answer.</summary>

@@ -14,7 +14,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     internal static unsafe class GraphCore
     {
         /// <summary>Must equal <c>GRAPH_ABI_VERSION</c> in crates/graph-ffi/src/status.rs.</summary>
-        internal const uint ExpectedAbiVersion = 6;
+        internal const uint ExpectedAbiVersion = 7;
 
         // Strict: a string with a lone surrogate must not silently become a different id.
         private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -250,31 +250,40 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             }
         }
 
-        internal static BulkHandle StartBulk(SessionHandle session, CallOptions options)
+        /// <summary>
+        /// Starts a bulk run. <paramref name="settings"/> turns on -Verify and -JournalPath (null: a
+        /// plain run, nothing parsed); the journal is opened here, so a refused path throws.
+        /// </summary>
+        internal static (BulkHandle Handle, BulkStarted Started) StartBulk(SessionHandle session, CallOptions options, BulkRunSettings? settings)
         {
             EnsureCompatible();
-            StrongBox<IntPtr> started = new();
-            (Empty? _, NativeError? error) = CallWithOptions<StrongBox<IntPtr>, Empty>(
+            byte[] settingsJson = settings is null ? Array.Empty<byte>() : JsonSerializer.SerializeToUtf8Bytes(settings, NativeResult.JsonOptions);
+            StrongBox<(IntPtr Handle, byte[] Settings)> started = new((IntPtr.Zero, settingsJson));
+            (BulkStarted? answer, NativeError? error) = CallWithOptions<StrongBox<(IntPtr Handle, byte[] Settings)>, BulkStarted>(
                 session,
                 options,
                 options.ProxyPassword,
                 null,
                 started,
                 NativeResult.JsonOptions,
-                static (StrongBox<IntPtr> started, in OptionsCall call, GraphBuffer* buffer) =>
+                static (StrongBox<(IntPtr Handle, byte[] Settings)> started, in OptionsCall call, GraphBuffer* buffer) =>
                 {
                     GraphBulk* bulk = null;
-                    GraphStatus status = NativeMethods.graph_bulk_start(
-                        call.Session, call.Options, call.OptionsLength, call.Password, call.PasswordLength, &bulk, buffer);
-                    started.Value = (IntPtr)bulk;
-                    return status;
+                    byte[] settings = started.Value.Settings;
+                    fixed (byte* settingsPointer = settings)
+                    {
+                        GraphStatus status = NativeMethods.graph_bulk_start(
+                            call.Session, call.Options, call.OptionsLength, call.Password, call.PasswordLength, settingsPointer, (nuint)settings.Length, &bulk, buffer);
+                        started.Value = ((IntPtr)bulk, settings);
+                        return status;
+                    }
                 });
             if (error is not null)
             {
                 throw new NativeErrorException(error);
             }
 
-            return new BulkHandle((GraphBulk*)started.Value);
+            return (new BulkHandle((GraphBulk*)started.Value.Handle), answer!);
         }
 
         /// <summary>Queues one user; a problem known before sending comes back as an error.</summary>

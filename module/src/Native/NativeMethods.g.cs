@@ -281,15 +281,17 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>
         ///  Starts a bulk run on a session with per-run options (as for
-        ///  `graph_invalidate_all_refresh_tokens`). On success `*bulk_out` receives the handle and
-        ///  `out` an empty JSON object.
+        ///  `graph_invalidate_all_refresh_tokens`) and run settings (JSON
+        ///  `{"verify":bool,"journalPath":string|null}`, or empty for a plain run). The journal, if
+        ///  any, is opened here (refused: `JournalRefused`; unusable: `JournalIo`). On success
+        ///  `*bulk_out` receives the handle and `out` `{"journalDone":n,"journalSkippedLines":n}`.
         ///
         ///  # Safety
         ///  `session` null or live; pointer/length pairs null with length 0 or that many readable
         ///  bytes; `bulk_out` and `out` null or valid for one write.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_bulk_start", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern GraphStatus graph_bulk_start(GraphSession* session, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, GraphBulk** bulk_out, GraphBuffer* @out);
+        internal static extern GraphStatus graph_bulk_start(GraphSession* session, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, byte* settings, nuint settings_len, GraphBulk** bulk_out, GraphBuffer* @out);
 
         /// <summary>
         ///  Queues one user with its sequence number and extra headers (JSON `[[name,value]]` or

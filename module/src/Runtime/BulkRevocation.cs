@@ -12,6 +12,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
     /// and writes outcomes back in input order (one boolean or one error per input) as soon as
     /// the head of the line is done. Every Write happens on the pipeline thread, in
     /// <see cref="Drain"/>; a bounded window keeps memory flat however many users are piped.
+    /// With -Verify or -JournalPath the engine releases an outcome only once it is read back
+    /// and journaled, so what is written here is already on disk; such runs end with a summary
+    /// line on the information stream.
     /// </summary>
     internal sealed class BulkRevocation : IDisposable
     {
@@ -27,6 +30,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         private readonly PSVariableIntrinsics _variables;
         private readonly PSHost? _host;
         private readonly BulkHandle _handle;
+        private readonly bool _summarize;
         private readonly Dictionary<long, BulkCompletion> _early = new();
         private readonly Dictionary<long, string> _userIds = new();
         private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -37,14 +41,24 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         private bool _completed;
         private TimeSpan _lastProgress = TimeSpan.Zero;
         private bool _progressShown;
+        private long _revoked;
+        private long _verified;
+        private long _skipped;
+        private long _failed;
 
-        internal BulkRevocation(PSCmdlet cmdlet, SessionHandle session, CallOptions options)
+        /// <summary>Starts the engine's run; a journal path the engine refuses throws <see cref="NativeErrorException"/>.</summary>
+        internal BulkRevocation(PSCmdlet cmdlet, SessionHandle session, CallOptions options, BulkRunSettings? settings)
         {
             _cmdlet = cmdlet;
             // Taken now: once the pipeline is stopped, the cmdlet's own accessors may be gone.
             _variables = cmdlet.SessionState.PSVariable;
             _host = cmdlet.Host;
-            _handle = GraphCore.StartBulk(session, options);
+            _summarize = settings is not null;
+            (_handle, BulkStarted started) = GraphCore.StartBulk(session, options, settings);
+            if (settings?.JournalPath is string journal)
+            {
+                cmdlet.WriteVerbose($"Journal '{journal}': {started.JournalDone} users recorded as revoked or verified for this Graph endpoint, {started.JournalSkippedLines} unreadable lines ignored.");
+            }
         }
 
         private long Outstanding => _nextSeq - _nextToWrite;
@@ -85,6 +99,12 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
             while (!poll.Finished);
 
             _completed = !poll.Cancelled;
+            if (_completed && _summarize)
+            {
+                _cmdlet.WriteInformation(
+                    $"Revocation summary: {_revoked} revoked, {_verified} verified, {_skipped} skipped (recorded in the journal), {_failed} failed.",
+                    new[] { "RevocationSummary" });
+            }
 
             if (_progressShown)
             {
@@ -140,12 +160,43 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 _written++;
                 if (completion.Outcome is BulkItemOutcome outcome)
                 {
+                    Count(outcome);
+                    if (outcome.FromJournal is string recorded)
+                    {
+                        _cmdlet.WriteVerbose($"'{userId}' is recorded as {recorded} in the journal: not sent again.");
+                    }
+                    else if (outcome.Verified)
+                    {
+                        _cmdlet.WriteVerbose($"'{userId}': the read-back confirms the revocation (request-id: {outcome.RequestId}).");
+                    }
+
                     _cmdlet.WriteObject(BooleanResult.Create(outcome.Value));
                 }
                 else if (completion.Error is NativeError error && error.Kind != "Cancelled")
                 {
+                    _failed++;
                     _cmdlet.WriteError(GraphErrorRecords.ForUser(error, userId));
                 }
+            }
+        }
+
+        private void Count(BulkItemOutcome outcome)
+        {
+            if (outcome.FromJournal is not null)
+            {
+                _skipped++;
+            }
+            else if (!outcome.Value)
+            {
+                _failed++;
+            }
+            else if (outcome.Verified)
+            {
+                _verified++;
+            }
+            else
+            {
+                _revoked++;
             }
         }
 

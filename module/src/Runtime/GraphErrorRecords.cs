@@ -82,7 +82,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         }
 
         /// <summary>Graph errors keep Graph's code as the id, as the official module does.</summary>
-        private static string ErrorId(NativeError error)
+        internal static string ErrorId(NativeError error)
         {
             return error.Kind switch
             {
@@ -98,6 +98,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 "UnexpectedResponse" => "UnexpectedGraphResponse",
                 "RedirectRefused" => "RedirectRefused",
                 "InvalidHeader" => "InvalidHeader",
+                "RevocationNotConfirmed" => "RevocationNotConfirmed",
+                "JournalRefused" => "JournalPathRefused",
+                "JournalIo" => "JournalWriteFailed",
                 _ => "InternalError",
             };
         }
@@ -120,6 +123,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 // A server tried to send the request (and its credential) somewhere else.
                 "RedirectRefused" => ErrorCategory.SecurityError,
                 "InvalidHeader" => ErrorCategory.InvalidArgument,
+                // The read-back did not show the revocation: the result cannot be trusted yet.
+                "RevocationNotConfirmed" => ErrorCategory.InvalidResult,
+                "JournalRefused" => ErrorCategory.InvalidArgument,
+                "JournalIo" => ErrorCategory.WriteError,
                 _ => ErrorCategory.NotSpecified,
             };
         }

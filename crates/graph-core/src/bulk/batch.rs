@@ -20,9 +20,9 @@ use crate::retry::{RetryClass, classify_status, parse_retry_after};
 use crate::revoke::{graph_boolean, interpret_revocation};
 use crate::session::Session;
 
-/// What one attempt meant for one item.
-pub(crate) enum ItemResult {
-    Done(ItemOutcome),
+/// What one attempt meant for one item: a revocation's outcome, or what a read showed.
+pub(crate) enum ItemResult<T = ItemOutcome> {
+    Done(T),
     Retry {
         class: RetryClass,
         retry_after: Option<Duration>,
@@ -87,8 +87,11 @@ pub(crate) fn single_result(request: &PreparedRequest, response: RawResponse) ->
         Ok(outcome) => ItemResult::Done(ItemOutcome {
             value: outcome.value,
             status: outcome.status,
+            date: find_header(&outcome.headers, "date").map(str::to_owned),
             request_id: outcome.request_id,
             client_request_id: Some(outcome.client_request_id),
+            verified: false,
+            from_journal: None,
         }),
         Err(error) => retry_or_fail(status, retry_after, quota, error),
     }
@@ -100,13 +103,29 @@ struct BatchAnswer {
 }
 
 #[derive(Deserialize)]
-struct BatchItemAnswer {
+pub(crate) struct BatchItemAnswer {
     id: String,
-    status: u16,
+    pub(crate) status: u16,
     #[serde(default)]
     headers: HashMap<String, String>,
     #[serde(default)]
     body: Value,
+}
+
+impl BatchItemAnswer {
+    /// The item's body as text (empty when there is none).
+    pub(crate) fn body_text(&self) -> String {
+        match &self.body {
+            Value::Null => String::new(),
+            body => body.to_string(),
+        }
+    }
+}
+
+/// One request of a `$batch`, as its answer is matched: its id and client-request-id.
+pub(crate) struct BatchKey {
+    pub(crate) id: String,
+    pub(crate) client_request_id: String,
 }
 
 /// Reads a `$batch` answer into one result per item, in the items' order, and the highest
@@ -115,26 +134,43 @@ pub(crate) fn batch_results(
     items: &[Pending],
     response: &RawResponse,
 ) -> (Vec<ItemResult>, Option<f64>) {
-    let mut highest = limit_percentage(&response.headers);
-    let results = batch_item_results(items, response, &mut highest);
-    (results, highest)
+    let keys: Vec<BatchKey> = items
+        .iter()
+        .map(|item| BatchKey {
+            id: item.submitted.seq.to_string(),
+            client_request_id: item.client_request_id.clone(),
+        })
+        .collect();
+    // Graph's items carry no Date or request-id of their own: the batch's answer dates them
+    // all, and its request-id is what traces them in Graph's logs.
+    let batch = BatchTrace {
+        date: find_header(&response.headers, "date"),
+        request_id: find_header(&response.headers, "request-id"),
+    };
+    batch_item_results(&keys, response, |index, answer, headers| {
+        item_result(&items[index], answer, headers, &batch)
+    })
 }
 
-fn batch_item_results(
-    items: &[Pending],
+/// Matches a `$batch` answer to its requests: one result per key, in the keys' order, made by
+/// `on_answer` from each item's answer and lower-cased headers; and the highest
+/// `x-ms-throttle-limit-percentage` seen on the batch or any of its items.
+pub(crate) fn batch_item_results<T>(
+    keys: &[BatchKey],
     response: &RawResponse,
-    highest: &mut Option<f64>,
-) -> Vec<ItemResult> {
+    mut on_answer: impl FnMut(usize, &BatchItemAnswer, Vec<(String, String)>) -> ItemResult<T>,
+) -> (Vec<ItemResult<T>>, Option<f64>) {
+    let mut highest = limit_percentage(&response.headers);
     if !(200..300).contains(&response.status) {
         // The whole batch failed: every item shares the batch's fate.
-        return items
+        let results = keys
             .iter()
-            .map(|item| {
+            .map(|key| {
                 let error = GraphError::from_graph_response(
                     response.status,
                     response.body.as_bytes(),
                     find_header(&response.headers, "request-id").map(str::to_owned),
-                    item.client_request_id.clone(),
+                    key.client_request_id.clone(),
                 );
                 retry_or_fail(
                     response.status,
@@ -144,6 +180,7 @@ fn batch_item_results(
                 )
             })
             .collect();
+        return (results, highest);
     }
     let answers: HashMap<String, BatchItemAnswer> =
         match serde_json::from_str::<BatchAnswer>(&response.body) {
@@ -154,9 +191,10 @@ fn batch_item_results(
                 .collect(),
             Err(_) => HashMap::new(),
         };
-    items
+    let results = keys
         .iter()
-        .map(|item| match answers.get(&item.submitted.seq.to_string()) {
+        .enumerate()
+        .map(|(index, key)| match answers.get(&key.id) {
             Some(answer) => {
                 let headers: Vec<(String, String)> = answer
                     .headers
@@ -164,9 +202,9 @@ fn batch_item_results(
                     .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
                     .collect();
                 if let Some(used) = limit_percentage(&headers) {
-                    *highest = Some(highest.map_or(used, |seen| seen.max(used)));
+                    highest = Some(highest.map_or(used, |seen| seen.max(used)));
                 }
-                item_result(item, answer, headers)
+                on_answer(index, answer, headers)
             }
             None => ItemResult::Retry {
                 class: RetryClass::Transient,
@@ -178,22 +216,29 @@ fn batch_item_results(
                 ),
             },
         })
-        .collect()
+        .collect();
+    (results, highest)
+}
+
+/// What a `$batch` answer says for all its items.
+struct BatchTrace<'a> {
+    date: Option<&'a str>,
+    request_id: Option<&'a str>,
 }
 
 fn item_result(
     item: &Pending,
     answer: &BatchItemAnswer,
     headers: Vec<(String, String)>,
+    batch: &BatchTrace<'_>,
 ) -> ItemResult {
-    let request_id = find_header(&headers, "request-id").map(str::to_owned);
+    let request_id = find_header(&headers, "request-id")
+        .or(batch.request_id)
+        .map(str::to_owned);
     let client_request_id = find_header(&headers, "client-request-id")
         .map(str::to_owned)
         .unwrap_or_else(|| item.client_request_id.clone());
-    let body = match &answer.body {
-        Value::Null => String::new(),
-        body => body.to_string(),
-    };
+    let body = answer.body_text();
     if (200..300).contains(&answer.status) {
         // An item's body is JSON inside the batch's JSON: its content type may go unsaid.
         let content_type = find_header(&headers, "content-type").unwrap_or("application/json");
@@ -201,8 +246,13 @@ fn item_result(
             Ok(value) => ItemResult::Done(ItemOutcome {
                 value,
                 status: answer.status,
+                date: find_header(&headers, "date")
+                    .or(batch.date)
+                    .map(str::to_owned),
                 request_id,
                 client_request_id: Some(client_request_id),
+                verified: false,
+                from_journal: None,
             }),
             Err(mut error) => {
                 if let Some(service) = error.service.as_mut() {
@@ -227,12 +277,33 @@ fn item_result(
     )
 }
 
-fn retry_or_fail(
+/// What a request that got no answer at all means for each of its `count` items: a broken
+/// connection is worth a retry for every one; anything else (a refused proxy, a bad URL) is
+/// final for all.
+pub(crate) fn request_failed<T>(error: &GraphError, count: usize) -> Vec<ItemResult<T>> {
+    let transient = matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout);
+    (0..count)
+        .map(|_| {
+            if transient {
+                ItemResult::Retry {
+                    class: RetryClass::Transient,
+                    retry_after: None,
+                    quota: false,
+                    error: error.clone(),
+                }
+            } else {
+                ItemResult::Failed(error.clone())
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn retry_or_fail<T>(
     status: u16,
     retry_after: Option<Duration>,
     quota: bool,
     error: GraphError,
-) -> ItemResult {
+) -> ItemResult<T> {
     match classify_status(status) {
         RetryClass::Final => ItemResult::Failed(error),
         class => ItemResult::Retry {
@@ -247,12 +318,12 @@ fn retry_or_fail(
 /// Whether a 429 comes from one of Entra's quotas: those name the limit and the reason
 /// (`x-ms-throttle-scope: Tenant_Application/Write/<app>/<tenant>`,
 /// `x-ms-throttle-information: WriteLimitExceeded`). Other 429s carry only `Retry-After`.
-fn names_a_quota(headers: &[(String, String)]) -> bool {
+pub(crate) fn names_a_quota(headers: &[(String, String)]) -> bool {
     find_header(headers, "x-ms-throttle-scope").is_some()
         || find_header(headers, "x-ms-throttle-information").is_some()
 }
 
-fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
     find_header(headers, "retry-after")
         .and_then(|value| parse_retry_after(value, SystemTime::now()))
 }

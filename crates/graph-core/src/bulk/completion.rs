@@ -19,6 +19,16 @@ pub struct ItemOutcome {
     pub status: u16,
     pub request_id: Option<String>,
     pub client_request_id: Option<String>,
+    /// The answer's `Date` header (the batch's for a batch item): when Graph revoked.
+    #[serde(skip)]
+    pub date: Option<String>,
+    /// `-Verify`: the read-back showed sessions valid only from the revocation on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub verified: bool,
+    /// `-JournalPath`: not sent, because the journal records the user as revoked or verified
+    /// (the outcome recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_journal: Option<&'static str>,
 }
 
 /// One item's final outcome.
@@ -39,6 +49,22 @@ impl Completion {
             outcome: Some(outcome),
             error: None,
         }
+    }
+
+    /// A user the journal records as done (`revoked` or `verified`): not sent again.
+    pub(crate) fn skipped(seq: u64, recorded: &'static str) -> Completion {
+        Completion::succeeded(
+            seq,
+            ItemOutcome {
+                value: true,
+                status: 0,
+                request_id: None,
+                client_request_id: None,
+                date: None,
+                verified: false,
+                from_journal: Some(recorded),
+            },
+        )
     }
 
     pub(crate) fn failed(seq: u64, error: GraphError) -> Completion {

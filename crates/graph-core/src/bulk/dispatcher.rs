@@ -14,13 +14,15 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::batch::{
-    ItemResult, batch_request, batch_results, limit_percentage, single_request, single_result,
+    ItemResult, batch_request, batch_results, limit_percentage, request_failed, single_request,
+    single_result,
 };
-use super::completion::{Completion, CompletionQueue};
+use super::completion::Completion;
 use super::concurrency::Concurrency;
+use super::finish::Sink;
 use super::pacer::Pacer;
 use super::{BulkConfig, Counters, Submitted};
-use crate::error::{ErrorKind, GraphError};
+use crate::error::GraphError;
 use crate::request_options::RequestOptions;
 use crate::retry::{RetryClass, backoff};
 use crate::session::Session;
@@ -70,7 +72,7 @@ pub(crate) struct Dispatcher {
     options: RequestOptions,
     config: BulkConfig,
     input: Option<mpsc::UnboundedReceiver<Submitted>>,
-    completions: Arc<CompletionQueue>,
+    completions: Sink,
     counters: Arc<Counters>,
     cancel: CancellationToken,
     ready: VecDeque<Pending>,
@@ -96,7 +98,7 @@ impl Dispatcher {
         options: RequestOptions,
         config: BulkConfig,
         input: mpsc::UnboundedReceiver<Submitted>,
-        completions: Arc<CompletionQueue>,
+        completions: Sink,
         counters: Arc<Counters>,
         cancel: CancellationToken,
     ) -> Dispatcher {
@@ -288,28 +290,7 @@ impl Dispatcher {
             .is_none_or(|&oldest| oldest > flight.number);
         let (results, percentage) = match flight.results {
             Ok(read) => read,
-            Err(error) => {
-                // The request itself failed: a broken connection is worth a retry for every
-                // item in it; anything else (a refused proxy, a bad URL) is final for all.
-                let transient = matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout);
-                let results = flight
-                    .items
-                    .iter()
-                    .map(|_| {
-                        if transient {
-                            ItemResult::Retry {
-                                class: RetryClass::Transient,
-                                retry_after: None,
-                                quota: false,
-                                error: error.clone(),
-                            }
-                        } else {
-                            ItemResult::Failed(error.clone())
-                        }
-                    })
-                    .collect();
-                (results, None)
-            }
+            Err(error) => (request_failed(&error, flight.items.len()), None),
         };
         let now = Instant::now();
         // Items that went through the quota (answered by Graph, not refused with a 429).

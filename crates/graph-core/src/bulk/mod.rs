@@ -10,14 +10,18 @@
 //! rate ([`pacer`]), and everything pauses until that 429's `Retry-After` has passed; other
 //! 429s only delay their own items. Throttled items wait without spending retries, within
 //! `RetriesTimeLimit`; 503/504 and broken connections spend `MaxRetry`. Cancelling stops
-//! all sending at once.
+//! all sending at once. A run with `verify` or a journal passes each answered item through
+//! a finisher ([`finish`]) that reads the user back and journals the outcome before the
+//! caller sees it; a user the journal records as done completes at once, unsent.
 
 mod batch;
 mod completion;
 mod concurrency;
 mod dispatcher;
+mod finish;
 mod pacer;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -29,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::address::UserId;
 use crate::error::GraphError;
+use crate::journal::Journal;
 use crate::request_context::RequestContext;
 use crate::request_options::RequestOptions;
 use crate::runtime::runtime;
@@ -43,6 +48,8 @@ pub struct Progress {
     pub submitted: u64,
     pub succeeded: u64,
     pub failed: u64,
+    /// Users not sent because the journal records them as done.
+    pub skipped: u64,
     /// 429 answers received (batch or item level).
     pub throttled: u64,
     /// Requests currently allowed in flight.
@@ -54,6 +61,7 @@ pub(crate) struct Counters {
     submitted: AtomicU64,
     succeeded: AtomicU64,
     failed: AtomicU64,
+    skipped: AtomicU64,
     throttled: AtomicU64,
     concurrency: AtomicU64,
 }
@@ -64,6 +72,7 @@ impl Counters {
             submitted: self.submitted.load(Ordering::Relaxed),
             succeeded: self.succeeded.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            skipped: self.skipped.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
             concurrency: self.concurrency.load(Ordering::Relaxed),
         }
@@ -80,6 +89,10 @@ pub struct BulkConfig {
     /// Never more requests in flight than this.
     pub max_concurrency: usize,
     pub request_context: RequestContext,
+    /// `-Verify`: read each revoked user back before reporting it.
+    pub verify: bool,
+    /// `-JournalPath`: record every outcome, and skip users recorded as done.
+    pub journal: Option<Arc<Journal>>,
 }
 
 impl Default for BulkConfig {
@@ -89,6 +102,8 @@ impl Default for BulkConfig {
             initial_concurrency: 4,
             max_concurrency: 32,
             request_context: RequestContext::current(),
+            verify: false,
+            journal: None,
         }
     }
 }
@@ -105,7 +120,13 @@ pub struct BulkRun {
     /// `None` once closed. Behind a lock so every method takes `&self`: the cmdlet submits
     /// and polls on the pipeline thread while Ctrl+C cancels from another.
     input: Mutex<Option<mpsc::UnboundedSender<Submitted>>>,
+    /// Where items refused before sending go (through the finisher, if any, to be journaled);
+    /// `None` once closed.
+    refused: Mutex<Option<finish::Sink>>,
     completions: Arc<completion::CompletionQueue>,
+    journal: Option<Arc<Journal>>,
+    /// The users as given, by sequence number, for the finisher (only when there is one).
+    users: Option<Arc<Mutex<HashMap<u64, String>>>>,
     counters: Arc<Counters>,
     cancel: CancellationToken,
 }
@@ -121,19 +142,43 @@ impl BulkRun {
         let completions = Arc::new(completion::CompletionQueue::default());
         let counters = Arc::new(Counters::default());
         let cancel = CancellationToken::new();
+        let runtime = runtime()?;
+        let journal = config.journal.clone();
+        let (sink, users) = if config.verify || journal.is_some() {
+            let (to_finisher, from_dispatcher) = mpsc::unbounded_channel();
+            let users = Arc::new(Mutex::new(HashMap::new()));
+            let finisher = finish::Finisher {
+                session: Arc::clone(&session),
+                options: options.clone(),
+                context: config.request_context,
+                verify: config.verify,
+                journal: journal.clone(),
+                users: Arc::clone(&users),
+                input: from_dispatcher,
+                output: Arc::clone(&completions),
+                cancel: cancel.clone(),
+            };
+            runtime.spawn(finisher.run());
+            (finish::Sink::Finisher(to_finisher), Some(users))
+        } else {
+            (finish::Sink::Caller(Arc::clone(&completions)), None)
+        };
         let dispatcher = dispatcher::Dispatcher::new(
             session,
             options,
             config,
             input_rx,
-            Arc::clone(&completions),
+            sink.clone(),
             Arc::clone(&counters),
             cancel.clone(),
         );
-        runtime()?.spawn(dispatcher.run());
+        runtime.spawn(dispatcher.run());
         Ok(BulkRun {
             input: Mutex::new(Some(input)),
+            refused: Mutex::new(Some(sink)),
             completions,
+            journal,
+            users,
             counters,
             cancel,
         })
@@ -143,6 +188,19 @@ impl BulkRun {
     /// complete at once with their error.
     pub fn submit(&self, seq: u64, user_id: &str, headers: Vec<(String, String)>) {
         self.counters.submitted.fetch_add(1, Ordering::Relaxed);
+        if let Some(done) = self
+            .journal
+            .as_ref()
+            .and_then(|journal| journal.done(user_id))
+        {
+            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+            self.completions
+                .push(Completion::skipped(seq, done.as_str()));
+            return;
+        }
+        if let Some(users) = &self.users {
+            users.lock().insert(seq, user_id.to_owned());
+        }
         let checked = UserId::parse(user_id).and_then(|user| {
             let options = RequestOptions::default().with_headers(headers)?;
             Ok((user, options.headers().to_vec()))
@@ -151,7 +209,9 @@ impl BulkRun {
             Ok(checked) => checked,
             Err(error) => {
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                self.completions.push(Completion::failed(seq, error));
+                if let Some(refused) = self.refused.lock().as_ref() {
+                    refused.push(Completion::failed(seq, error));
+                }
                 return;
             }
         };
@@ -173,6 +233,7 @@ impl BulkRun {
     /// No more items will come; the run finishes once every item has an outcome.
     pub fn close(&self) {
         self.input.lock().take();
+        self.refused.lock().take();
     }
 
     /// Stops sending now. Items without an outcome stay without one.

@@ -27,7 +27,7 @@ use crate::faults::Fault;
 use crate::recording::RecordedRequest;
 use crate::state::AppState;
 use crate::token::{MintedToken, TokenRequest};
-use crate::users::User;
+use crate::users::{SessionBehavior, User};
 
 /// Prefix of every control endpoint.
 pub const CONTROL_PREFIX: &str = "/_mock";
@@ -100,6 +100,7 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/_mock/latency", put(set_latency).get(get_latency))
         .route("/_mock/requests", get(get_requests).delete(clear_requests))
         .route("/_mock/revocations", get(get_revocations))
+        .route("/_mock/sessions", put(set_sessions).get(get_sessions))
         .route("/_mock/reset", post(reset))
         .merge(load::routes())
         .merge(entra::routes())
@@ -198,6 +199,20 @@ async fn clear_requests(State(s): State<Arc<AppState>>) -> StatusCode {
 
 async fn get_revocations(State(s): State<Arc<AppState>>) -> Json<BTreeMap<String, u32>> {
     Json(s.directory.lock().all_revocations())
+}
+
+async fn set_sessions(State(s): State<Arc<AppState>>, body: Bytes) -> Response {
+    match parse::<SessionBehavior>(&body) {
+        Ok(behavior) => {
+            s.directory.lock().set_session_behavior(behavior);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(r) => *r,
+    }
+}
+
+async fn get_sessions(State(s): State<Arc<AppState>>) -> Json<SessionBehavior> {
+    Json(s.directory.lock().session_behavior())
 }
 
 async fn reset(State(s): State<Arc<AppState>>) -> StatusCode {

@@ -30,6 +30,12 @@ impl Cost {
         writes: 1.0,
     };
 
+    /// A user read: one resource unit, no write.
+    pub const READ: Cost = Cost {
+        resource_units: 1.0,
+        writes: 0.0,
+    };
+
     fn of(self, name: LimitName) -> f64 {
         match name {
             LimitName::AppTenantResourceUnits | LimitName::AppResourceUnits => self.resource_units,
