@@ -48,6 +48,7 @@ fn fixture(roles: &[&str]) -> Fixture {
     let config = SessionConfig {
         environment: name,
         host_description: Some("tests".into()),
+        graph_endpoint: None,
     };
     let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
     Fixture {
@@ -178,6 +179,7 @@ fn unreachable_graph_is_a_network_error() {
     let config = SessionConfig {
         environment: "closed-port".into(),
         host_description: None,
+        graph_endpoint: None,
     };
     let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
     let error = revoke(&session, ADELE_UPN).expect_err("refused");
