@@ -39,6 +39,7 @@ BeforeAll {
         $start.Environment['PSModulePath'] = (@($ModulePath) + (Join-Path $PSHOME 'Modules')) -join [System.IO.Path]::PathSeparator
         $start.Environment['MOCK_URL'] = $Mock.BaseUrl
         $start.Environment['MOCK_TOKEN'] = New-MockToken $Mock
+        $start.Environment['MOCK_TOKEN_NO_ROLE'] = New-MockToken $Mock -Roles @()
         $start.Environment['OURS'] = $Manifest
         $start.Environment['OFFICIAL'] = $OfficialManifest
         $start.RedirectStandardOutput = $true
@@ -165,6 +166,27 @@ $errorsAt = @(for ($i = 0; $i -lt $results.Count; $i++) { if ($results[$i] -is [
         @($requests | Where-Object rawPath -like '*$batch').Count | Should -BeGreaterOrEqual 10
     }
 
+    It 'follows the official connection when it changes: a new token is a new session' {
+        $result = Invoke-Child -Script @'
+$ErrorActionPreference = 'Stop'
+Import-Module $env:OFFICIAL
+Import-Module $env:OURS
+Microsoft.Graph.Authentication\Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $env:MOCK_TOKEN -AsPlainText -Force) -NoWelcome
+$first = (Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com) -eq $true
+$again = (Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com) -eq $true
+Microsoft.Graph.Authentication\Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $env:MOCK_TOKEN_NO_ROLE -AsPlainText -Force) -NoWelcome
+$second = try { Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com; 'no error' } catch { $_.FullyQualifiedErrorId }
+@{ First = $first; Again = $again; Second = $second } | ConvertTo-Json -Compress
+'@
+        $result.First | Should -BeTrue
+        $result.Again | Should -BeTrue
+        $result.Second | Should -BeLike 'Authorization_RequestDenied,*'
+        $tokens = @(Get-Requests | ForEach-Object { $_.headers.authorization })
+        $tokens | Should -HaveCount 3
+        $tokens[1] | Should -Be $tokens[0]
+        $tokens[2] | Should -Not -Be $tokens[0]
+    }
+
     It 'says to call Connect-MgGraph when neither module is connected' {
         $result = Invoke-Child -Script @'
 Import-Module $env:OFFICIAL
@@ -217,7 +239,7 @@ Describe 'Connect-MgGraph -AccessToken with a plain string' -Tag CI {
         "$($warnings[0])" | Should -BeLike '*-AccessToken was given as plain text*SecureString*'
         "$($warnings[0])" | Should -Not -Match ([regex]::Escape($token))
         Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com | Should -BeTrue
-        (Get-MockRequests $Mock)[0].headers.authorization | Should -Be "Bearer $token"
+        @(Get-Requests)[0].headers.authorization | Should -Be "Bearer $token"
     }
 
     It 'does not warn for a SecureString' {
