@@ -187,6 +187,29 @@ $second = try { Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com
         $tokens[2] | Should -Not -Be $tokens[0]
     }
 
+    It 'hands a cloud added with this module''s Add-MgEnvironment to the official module when it signs in with it' {
+        $freshHome = Join-Path $Scratch "home-$([guid]::NewGuid().ToString('n'))"
+        $result = Invoke-Child -HomeFolder $freshHome -Script @'
+$ErrorActionPreference = 'Stop'
+Import-Module $env:OURS
+Import-Module $env:OFFICIAL
+Microsoft.Graph.Beta.Users.Actions\Add-MgEnvironment -Name OursOnly -GraphEndpoint $env:MOCK_URL -AzureADEndpoint $env:MOCK_URL | Out-Null
+$before = @(Microsoft.Graph.Authentication\Get-MgEnvironment | Where-Object Name -eq OursOnly).Count
+Microsoft.Graph.Beta.Users.Actions\Connect-MgGraph -Environment OursOnly -AccessToken (ConvertTo-SecureString $env:MOCK_TOKEN -AsPlainText -Force) -NoWelcome
+@{
+    Before = $before
+    Environment = (Microsoft.Graph.Authentication\Get-MgContext).Environment
+    Ours = (Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com) -eq $true
+    Official = (Invoke-MgGraphRequest -Method POST 'beta/users/b@contoso.com/invalidateAllRefreshTokens').value
+} | ConvertTo-Json -Compress
+'@
+        $result.Before | Should -Be 0
+        $result.Environment | Should -Be 'OursOnly'
+        $result.Ours | Should -BeTrue
+        $result.Official | Should -BeTrue
+        @(Get-Requests | Where-Object { $_.rawPath -like '*invalidateAllRefreshTokens' }) | Should -HaveCount 2
+    }
+
     It 'says to call Connect-MgGraph when neither module is connected' {
         $result = Invoke-Child -Script @'
 Import-Module $env:OFFICIAL

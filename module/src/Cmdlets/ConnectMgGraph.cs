@@ -137,6 +137,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             {
                 WriteVerbose($"The official {OfficialGraph.ModuleName} is loaded: signing in with its Connect-MgGraph, so its cmdlets and this module's share one connection.");
                 GraphSessionState.Clear();
+                ShareEnvironment();
                 OfficialGraph.Forward(this, "Connect-MgGraph");
                 return;
             }
@@ -186,6 +187,33 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         #endregion
 
         #region Private Methods
+
+        /// <summary>
+        /// Before handing over: a cloud added with this module's Add-MgEnvironment (kept in this
+        /// module's store) is added to the official module's list when that one lacks it, so
+        /// -Environment names the same cloud for both.
+        /// </summary>
+        private void ShareEnvironment()
+        {
+            if (!MyInvocation.BoundParameters.ContainsKey(nameof(Environment)))
+            {
+                return;
+            }
+
+            GraphCore.EnsureEnvironmentsLoaded();
+            EnvironmentInfo? ours = GraphCore.ListEnvironments()
+                .FirstOrDefault(environment => !environment.BuiltIn && string.Equals(environment.Name, Environment, StringComparison.OrdinalIgnoreCase));
+            if (ours is null)
+            {
+                return;
+            }
+
+            InvokeCommand.InvokeScript(
+                $"param($Name, $GraphEndpoint, $AzureADEndpoint) if (-not ({OfficialGraph.ModuleName}\\Get-MgEnvironment | Where-Object Name -eq $Name)) {{ {OfficialGraph.ModuleName}\\Add-MgEnvironment -Name $Name -GraphEndpoint $GraphEndpoint -AzureADEndpoint $AzureADEndpoint | Out-Null }}",
+                ours.Name,
+                ours.GraphEndpoint,
+                ours.AzureADEndpoint);
+        }
 
         private (SessionHandle Session, ContextInfo Context) SignIn()
         {
