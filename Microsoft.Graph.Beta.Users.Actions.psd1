@@ -1,6 +1,6 @@
 @{
     RootModule           = 'Microsoft.Graph.Beta.Users.Actions.dll'
-    ModuleVersion        = '0.1.0'
+    ModuleVersion        = '2.25.0'
     CompatiblePSEditions = @('Core')
     GUID                 = '5f0c3b4e-8d6a-4c61-9a2e-1b7f4e2d9c30'
     Author               = 'Microsoft.Graph.Beta.Users.Actions contributors'

@@ -41,7 +41,8 @@ Describe 'Invoke-MgBetaInvalidateAllUserRefreshToken' -Tag CI {
             $requests[0].headers.authorization | Should -BeExactly "Bearer $Token"
             $requests[0].headers.'client-request-id' | Should -Match '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
             $requests[1].headers.'client-request-id' | Should -Not -Be $requests[0].headers.'client-request-id'
-            $requests[0].headers.'user-agent' | Should -Match '^Microsoft\.Graph\.Beta\.Users\.Actions/0\.1\.0 \(.+\) PowerShell/7\.'
+            $version = [regex]::Escape((Import-PowerShellDataFile (Get-ModuleManifestPath)).ModuleVersion)
+            $requests[0].headers.'user-agent' | Should -Match "^Microsoft\.Graph\.Beta\.Users\.Actions/$version \(.+\) PowerShell/7\."
         }
     }
 

@@ -31,6 +31,12 @@ pub struct SessionConfig {
     /// Appended to the User-Agent, e.g. `PowerShell/7.6.9`.
     #[serde(default)]
     pub host_description: Option<String>,
+    /// The Graph endpoint itself, for a token that another module's connection handed over
+    /// (the official Microsoft.Graph.Authentication's environment, which this process's
+    /// registry may not know): `environment` is then only the name shown, the endpoint is
+    /// checked like one given to `Add-MgEnvironment`, and the token goes to that origin only.
+    #[serde(default)]
+    pub graph_endpoint: Option<String>,
 }
 
 /// What the caller chooses when signing in app-only (`-ClientSecretCredential`, certificate).
@@ -134,7 +140,11 @@ impl Session {
         config: &SessionConfig,
         token: &[u8],
     ) -> Result<Session, GraphError> {
-        let environment = EnvironmentRegistry::global().get(&config.environment)?;
+        let environment = match config.graph_endpoint.as_deref() {
+            // Only ever used to send Graph requests with this token: no authority is needed.
+            Some(endpoint) => Environment::user_defined(&config.environment, endpoint, endpoint)?,
+            None => EnvironmentRegistry::global().get(&config.environment)?,
+        };
         let token = AccessToken::parse(token, unix_now())?;
         let clients = HttpClients::new(user_agent(config.host_description.as_deref()))?;
         Ok(Session {

@@ -49,6 +49,7 @@ fn fixture(user_count: usize) -> Fixture {
     let config = SessionConfig {
         environment: name,
         host_description: None,
+        graph_endpoint: None,
     };
     let session =
         Arc::new(Session::connect_with_access_token(&config, token.as_bytes()).expect("session"));

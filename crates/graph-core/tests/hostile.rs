@@ -71,6 +71,7 @@ impl Stage {
         let config = SessionConfig {
             environment: self.environment(graph, graph),
             host_description: None,
+            graph_endpoint: None,
         };
         Session::connect_with_access_token(&config, TOKEN.as_bytes()).expect("session")
     }

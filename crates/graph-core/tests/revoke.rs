@@ -48,6 +48,7 @@ fn fixture(roles: &[&str]) -> Fixture {
     let config = SessionConfig {
         environment: name,
         host_description: Some("tests".into()),
+        graph_endpoint: None,
     };
     let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
     Fixture {
@@ -178,6 +179,7 @@ fn unreachable_graph_is_a_network_error() {
     let config = SessionConfig {
         environment: "closed-port".into(),
         host_description: None,
+        graph_endpoint: None,
     };
     let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
     let error = revoke(&session, ADELE_UPN).expect_err("refused");
@@ -233,4 +235,31 @@ fn final_errors_are_not_retried() {
     let error = revoke(&fixture.session, ADELE_UPN).expect_err("500");
     assert_eq!(error.service().status, Some(500));
     assert_eq!(fixture.server.requests().len(), 1);
+}
+
+#[test]
+fn a_handed_over_graph_endpoint_needs_no_registered_environment() {
+    let fixture = fixture(&["User.RevokeSessions.All"]);
+    let token = fixture
+        .server
+        .mint_token(&TokenRequest::app_only(["User.RevokeSessions.All"]));
+    let config = SessionConfig {
+        environment: "NotRegisteredHere".into(),
+        host_description: None,
+        graph_endpoint: Some(format!("{}/", fixture.server.base_url())),
+    };
+    let session = Session::connect_with_access_token(&config, token.as_bytes()).expect("session");
+    assert!(revoke(&session, ADELE_UPN).expect("revoked").value);
+    assert_eq!(fixture.server.requests().len(), 1);
+
+    let refused = Session::connect_with_access_token(
+        &SessionConfig {
+            graph_endpoint: Some("http://graph.example.com".into()),
+            ..config
+        },
+        token.as_bytes(),
+    )
+    .err()
+    .expect("plain http off loopback is refused");
+    assert_eq!(refused.kind, ErrorKind::InvalidArgument);
 }

@@ -183,8 +183,11 @@ fn each_request_carries_the_token_a_fresh_client_request_id_and_the_modules_user
     assert_ne!(first, second);
     let agent = requests[0].header("user-agent").expect("a user agent");
     assert!(
-        agent.starts_with("Microsoft.Graph.Beta.Users.Actions/0.1.0 (")
-            && agent.contains(" PowerShell/7."),
+        agent.starts_with(concat!(
+            "Microsoft.Graph.Beta.Users.Actions/",
+            env!("CARGO_PKG_VERSION"),
+            " ("
+        )) && agent.contains(" PowerShell/7."),
         "{agent}"
     );
 }

@@ -38,8 +38,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         [Alias("UseDeviceAuthentication", "DeviceCode", "DeviceAuth", "Device")]
         public SwitchParameter UseDeviceCode { get; set; }
 
-        /// <summary>An access token for Microsoft Graph obtained elsewhere, without the "Bearer " prefix.</summary>
+        /// <summary>An access token for Microsoft Graph obtained elsewhere, without the "Bearer " prefix; a plain string is accepted too (with a warning).</summary>
         [Parameter(Mandatory = true, ParameterSetName = AccessTokenParameterSet)]
+        [PlainTextSecureString]
         public SecureString AccessToken { get; set; } = new();
 
         /// <summary>The application (client) id of the app registration to sign in as; with -Identity, the client id of a user-assigned managed identity.</summary>
@@ -125,6 +126,22 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         /// <inheritdoc/>
         protected override void ProcessRecord()
         {
+            if (ParameterSetName == AccessTokenParameterSet && PlainTextSecureStringAttribute.WasPlainText(AccessToken))
+            {
+                WriteWarning("-AccessToken was given as plain text and converted to a SecureString: the token may stay readable in this session's memory and history. Pass a SecureString, e.g. (ConvertTo-SecureString $token -AsPlainText -Force), or a variable read with Read-Host -AsSecureString.");
+            }
+
+            // With the official Microsoft.Graph.Authentication installed, its Connect-MgGraph makes
+            // the one connection both modules use (ARCHITECTURE.md, "Beside the official SDK").
+            if (OfficialGraph.LoadIfInstalled(this))
+            {
+                WriteVerbose($"The official {OfficialGraph.ModuleName} is loaded: signing in with its Connect-MgGraph, so its cmdlets and this module's share one connection.");
+                GraphSessionState.Clear();
+                ShareEnvironment();
+                OfficialGraph.Forward(this, "Connect-MgGraph");
+                return;
+            }
+
             // The timeout applies to the sign-in itself too.
             if (MyInvocation.BoundParameters.ContainsKey(nameof(ClientTimeout)))
             {
@@ -170,6 +187,33 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         #endregion
 
         #region Private Methods
+
+        /// <summary>
+        /// Before handing over: a cloud added with this module's Add-MgEnvironment (kept in this
+        /// module's store) is added to the official module's list when that one lacks it, so
+        /// -Environment names the same cloud for both.
+        /// </summary>
+        private void ShareEnvironment()
+        {
+            if (!MyInvocation.BoundParameters.ContainsKey(nameof(Environment)))
+            {
+                return;
+            }
+
+            GraphCore.EnsureEnvironmentsLoaded();
+            EnvironmentInfo? ours = GraphCore.ListEnvironments()
+                .FirstOrDefault(environment => !environment.BuiltIn && string.Equals(environment.Name, Environment, StringComparison.OrdinalIgnoreCase));
+            if (ours is null)
+            {
+                return;
+            }
+
+            InvokeCommand.InvokeScript(
+                $"param($Name, $GraphEndpoint, $AzureADEndpoint) if (-not ({OfficialGraph.ModuleName}\\Get-MgEnvironment | Where-Object Name -eq $Name)) {{ {OfficialGraph.ModuleName}\\Add-MgEnvironment -Name $Name -GraphEndpoint $GraphEndpoint -AzureADEndpoint $AzureADEndpoint | Out-Null }}",
+                ours.Name,
+                ours.GraphEndpoint,
+                ours.AzureADEndpoint);
+        }
 
         private (SessionHandle Session, ContextInfo Context) SignIn()
         {

@@ -7,7 +7,7 @@ using Microsoft.Graph.PowerShell.Authentication;
 namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
 {
     /// <summary>
-    /// <para type="synopsis">Signs out: forgets the current context and its tokens.</para>
+    /// <para type="synopsis">Signs out: forgets the current context and its tokens (with the official Microsoft.Graph.Authentication loaded, its connection too).</para>
     /// </summary>
     [Cmdlet(VerbsCommunications.Disconnect, "MgGraph")]
     [Alias("Disconnect-Graph")]
@@ -18,7 +18,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         protected override void ProcessRecord()
         {
             // A delegated sign-in also forgets its refresh token, in the CurrentUser cache too.
-            if (GraphSessionState.Session is SessionHandle session)
+            if (GraphSessionState.OwnSession is SessionHandle session)
             {
                 try
                 {
@@ -33,6 +33,15 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             }
 
             ContextInfo? context = GraphSessionState.Clear();
+
+            // The official module's connection is the one both modules use: its Disconnect-MgGraph
+            // ends it (and says so when nobody was connected).
+            if (OfficialGraph.IsLoaded && (context is null || OfficialGraph.Current() is not null))
+            {
+                OfficialGraph.Forward(this, "Disconnect-MgGraph");
+                return;
+            }
+
             if (context is null)
             {
                 WriteError(new ErrorRecord(

@@ -16,6 +16,14 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         protected override void ProcessRecord()
         {
             ContextInfo? context = GraphSessionState.Context;
+
+            // The official module's connection, when it has one, is the one calls use.
+            if (OfficialGraph.IsLoaded && (context is null || OfficialGraph.Current() is not null))
+            {
+                OfficialGraph.Forward(this, "Get-MgContext");
+                return;
+            }
+
             if (context is not null)
             {
                 WriteObject(new AuthContext(context));

@@ -8,6 +8,9 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public string Environment { get; set; } = "Global";
 
         public string? HostDescription { get; set; }
+
+        /// <summary>The Graph endpoint of a connection handed over by the official module (its environment may be unknown here).</summary>
+        public string? GraphEndpoint { get; set; }
     }
 
     /// <summary>Settings sent to Rust for app-only sign-in (serialized camelCase); secrets travel separately.</summary>
