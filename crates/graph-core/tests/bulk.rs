@@ -512,6 +512,7 @@ fn verifying_fixture(user_count: usize) -> Fixture {
     let config = SessionConfig {
         environment: name,
         host_description: None,
+        graph_endpoint: None,
     };
     fixture.session =
         Arc::new(Session::connect_with_access_token(&config, token.as_bytes()).expect("session"));
