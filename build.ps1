@@ -255,11 +255,18 @@ function Invoke-TestSuites {
 Import-Module '$pester' -MinimumVersion $PesterVersion
 `$configuration = New-PesterConfiguration
 `$configuration.Run.Path = '$(Join-Path $Root 'tests')'
-`$configuration.Run.Exit = `$true
+`$configuration.Run.PassThru = `$true
 `$configuration.Output.Verbosity = 'Detailed'
 `$configuration.TestResult.Enabled = `$true
 `$configuration.TestResult.OutputPath = '$(Join-Path $results 'pester.xml')'
-Invoke-Pester -Configuration `$configuration
+`$run = Invoke-Pester -Configuration `$configuration
+# The detailed log is long and CI keeps only its tail: name every failure again at the end.
+foreach (`$failed in @(`$run.Failed) + @(`$run.FailedBlocks) + @(`$run.FailedContainers)) {
+    `$where = if (`$failed.ScriptBlock) { "`$(`$failed.ScriptBlock.File):`$(`$failed.ScriptBlock.StartPosition.StartLine)" } else { `$failed.Item }
+    Write-Host "FAILED: `$(`$failed.ExpandedPath) (`$where)"
+    foreach (`$record in `$failed.ErrorRecord) { Write-Host "    `$(`$record.Exception.Message)" }
+}
+if (`$run.Result -ne 'Passed') { exit 1 }
 "@
     Invoke-Checked 'Pester (child pwsh -NoProfile)' { pwsh -NoProfile -NonInteractive -Command $script }
 }
