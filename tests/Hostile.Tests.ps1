@@ -248,6 +248,15 @@ Describe 'Against a hostile network' -Tag CI {
 }
 
 Describe 'Invoke-MgGraphRequest against a hostile network' -Tag CI {
+    BeforeAll {
+        function Get-TerminatingError {
+            # Runs a script block and returns the terminating error it raised (none: a failed test).
+            param([Parameter(Mandatory)] [scriptblock] $Script)
+            try { & $Script | Out-Null } catch { return $_ }
+            throw 'no terminating error was raised'
+        }
+    }
+
     BeforeEach {
         Set-MgRequestContext -MaxRetry 1 -RetryDelay 1 -RetriesTimeLimit 4 -ClientTimeout 3 | Out-Null
         Reset-HostileServer $Graph
@@ -256,9 +265,7 @@ Describe 'Invoke-MgGraphRequest against a hostile network' -Tag CI {
 
     It 'refuses a redirect to another origin (<Status>) and sends neither token nor body there' -ForEach @(@{ Status = 307 }, @{ Status = 308 }, @{ Status = 302 }) {
         Set-HostileAct $Graph @{ kind = 'redirect'; status = $Status; location = "$($Elsewhere.Url)/v1.0/users/adele" }
-        $failure = $null
-        $output = Invoke-MgGraphRequest -Method PATCH -Uri 'v1.0/users/adele' -Body @{ accountEnabled = $false } -ErrorAction SilentlyContinue -ErrorVariable failure
-        $output | Should -BeNullOrEmpty
+        $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Method PATCH -Uri 'v1.0/users/adele' -Body @{ accountEnabled = $false } })
         $failure[0].FullyQualifiedErrorId | Should -BeLike 'RedirectRefused,*'
         $failure[0].CategoryInfo.Category | Should -Be 'SecurityError'
         Get-HostileRequests $Elsewhere | Should -BeNullOrEmpty
@@ -266,8 +273,7 @@ Describe 'Invoke-MgGraphRequest against a hostile network' -Tag CI {
     }
 
     It 'refuses an absolute URI on another origin before sending anything' {
-        $failure = $null
-        Invoke-MgGraphRequest -Uri "$($Elsewhere.Url)/v1.0/me" -ErrorAction SilentlyContinue -ErrorVariable failure | Out-Null
+        $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri "$($Elsewhere.Url)/v1.0/me" })
         $failure[0].FullyQualifiedErrorId | Should -BeLike 'OutsideGraphEndpoint,*'
         $failure[0].CategoryInfo.Category | Should -Be 'SecurityError'
         $failure[0].Exception.Message | Should -BeLike "*$($Elsewhere.Url)*"
@@ -280,8 +286,7 @@ Describe 'Invoke-MgGraphRequest against a hostile network' -Tag CI {
         $message = "token=$Jwt $esc]0;pwned$([char]7)`r`nWARNING: forged"
         $body = @{ error = @{ code = "Evil$esc[2J,Code"; message = $message } } | ConvertTo-Json -Compress
         Set-HostileAct $Graph @{ kind = 'answer'; status = 403; headers = @{ 'content-type' = 'application/json' }; body = $body }
-        $failure = $null
-        Invoke-MgGraphRequest -Uri 'v1.0/users/adele' -ErrorAction SilentlyContinue -ErrorVariable failure | Out-Null
+        $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri 'v1.0/users/adele' })
         $record = $failure[0]
         $record.FullyQualifiedErrorId | Should -BeLike 'InvokeGraphHttpResponseException,*'
         foreach ($text in $record.Exception.Message, $record.ErrorDetails.Message) {
@@ -295,8 +300,7 @@ Describe 'Invoke-MgGraphRequest against a hostile network' -Tag CI {
 
     It 'refuses an answer larger than its cap without reading it' {
         Set-HostileAct $Graph @{ kind = 'endless' }
-        $failure = $null
-        Invoke-MgGraphRequest -Uri 'v1.0/users' -ErrorAction SilentlyContinue -ErrorVariable failure | Out-Null
+        $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri 'v1.0/users' })
         $failure[0].FullyQualifiedErrorId | Should -BeLike 'UnexpectedGraphResponse,*'
         $failure[0].Exception.Message | Should -BeLike '*32768 KiB*'
     }

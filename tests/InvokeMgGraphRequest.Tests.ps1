@@ -20,6 +20,13 @@ BeforeAll {
     Connect-GraphMock $Mock -Token $Token
     $script:Scratch = (New-Item -ItemType Directory -Path (Join-Path ([System.IO.Path]::GetTempPath()) "igr-$([guid]::NewGuid().ToString('n'))")).FullName
 
+    function Get-TerminatingError {
+        # Runs a script block and returns the terminating error it raised (none: a failed test).
+        param([Parameter(Mandatory)] [scriptblock] $Script)
+        try { & $Script | Out-Null } catch { return $_ }
+        throw 'no terminating error was raised'
+    }
+
     function Get-Sent {
         # The requests the mock received since the last Clear-MockRequests.
         Get-MockRequests $Mock | ForEach-Object { $_ }
@@ -143,8 +150,7 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
         }
 
         It 'refuses an absolute URI on another host, naming it, and sends nothing' {
-            $failure = $null
-            Invoke-MgGraphRequest -Uri 'https://evil.example/v1.0/me' -ErrorAction SilentlyContinue -ErrorVariable failure | Out-Null
+            $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri 'https://evil.example/v1.0/me' })
             $failure[0].FullyQualifiedErrorId | Should -Be 'OutsideGraphEndpoint,Microsoft.Graph.Beta.PowerShell.Cmdlets.InvokeMgGraphRequest'
             $failure[0].CategoryInfo.Category | Should -Be 'SecurityError'
             $failure[0].Exception.Message | Should -BeLike '*https://evil.example*'
@@ -158,8 +164,7 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
         }
 
         It 'refuses a relative URI without an API version, saying how to write it' {
-            $failure = $null
-            Invoke-MgGraphRequest -Uri 'users/x' -ErrorAction SilentlyContinue -ErrorVariable failure | Out-Null
+            $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri 'users/x' })
             $failure[0].FullyQualifiedErrorId | Should -BeLike 'InvokeGraphRequestInvalidArgument,*'
             $failure[0].Exception.Message | Should -BeLike '*v1.0/users/x*'
             @(Get-Sent) | Should -HaveCount 0
@@ -178,7 +183,7 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
             $answer.ratio | Should -BeOfType ([double])
             $answer.createdDateTime | Should -BeOfType ([datetime])
             $answer.createdDateTime.Kind | Should -Be 'Utc'
-            $answer.createdDateTime | Should -Be ([datetime]::new(2024, 5, 1, 10, 20, 30, 'Utc'))
+            $answer.createdDateTime | Should -Be ([datetime]::new(2024, 5, 1, 10, 20, 30, [System.DateTimeKind]::Utc))
             , $answer.list | Should -BeOfType ([object[]])
             $answer.list[2].three | Should -Be 3
             $answer.ContainsKey('nothing') | Should -BeTrue
@@ -213,8 +218,7 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
         }
 
         It 'refuses to write a binary answer to the pipeline, pointing at -OutputFilePath' {
-            $failure = $null
-            Invoke-MgGraphRequest -Uri 'v1.0/mock/bytes' -ErrorAction SilentlyContinue -ErrorVariable failure | Out-Null
+            $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri 'v1.0/mock/bytes' })
             $failure[0].FullyQualifiedErrorId | Should -BeLike 'InvokeGraphContentTypeException,*'
             $failure[0].Exception.Message | Should -BeLike '*-OutputFilePath*'
         }
@@ -321,8 +325,7 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
         }
 
         It 'refuses to override Authorization, pointing at Connect-MgGraph, and sends nothing' {
-            $failure = $null
-            Invoke-MgGraphRequest -Uri 'v1.0/mock/echo' -Headers @{ Authorization = 'Bearer stolen' } -ErrorAction SilentlyContinue -ErrorVariable failure | Out-Null
+            $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri 'v1.0/mock/echo' -Headers @{ Authorization = 'Bearer stolen' } })
             $failure[0].FullyQualifiedErrorId | Should -BeLike 'InvalidHeader,*'
             $failure[0].Exception.Message | Should -BeLike '*Connect-MgGraph*'
             @(Get-Sent) | Should -HaveCount 0

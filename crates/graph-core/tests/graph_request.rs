@@ -69,7 +69,12 @@ impl Stage {
     }
 }
 
-fn request(session: &Session, method: &str, uri: &str, body: &[u8]) -> Result<GraphAnswer, GraphError> {
+fn request(
+    session: &Session,
+    method: &str,
+    uri: &str,
+    body: &[u8],
+) -> Result<GraphAnswer, GraphError> {
     let request = GraphRequest {
         method: method.to_owned(),
         uri: uri.to_owned(),
@@ -89,18 +94,35 @@ fn json(answer: &GraphAnswer) -> serde_json::Value {
 fn a_request_round_trips_method_uri_headers_and_body() {
     let stage = Stage::new();
     let (server, session) = stage.mock();
-    let answer = request(&session, "patch", "v1.0/mock/echo?$select=id", br#"{"a":1}"#).expect("sent");
+    let answer = request(
+        &session,
+        "patch",
+        "v1.0/mock/echo?$select=id",
+        br#"{"a":1}"#,
+    )
+    .expect("sent");
     assert_eq!(answer.status, 200);
     assert!(answer.error.is_none());
-    assert_eq!(answer.url, format!("{}/v1.0/mock/echo?$select=id", server.base_url()));
+    assert_eq!(
+        answer.url,
+        format!("{}/v1.0/mock/echo?$select=id", server.base_url())
+    );
     let echoed = json(&answer);
     assert_eq!(echoed["method"], "PATCH");
     assert_eq!(echoed["query"], "$select=id");
     assert_eq!(echoed["body"], r#"{"a":1}"#);
     assert_eq!(echoed["authorized"], true);
     assert_eq!(echoed["headers"]["content-type"], "application/json");
-    assert_eq!(echoed["headers"]["client-request-id"], answer.client_request_id.as_str());
-    assert!(answer.headers.iter().any(|(name, value)| name == "x-mock-echo" && value == "echoed"));
+    assert_eq!(
+        echoed["headers"]["client-request-id"],
+        answer.client_request_id.as_str()
+    );
+    assert!(
+        answer
+            .headers
+            .iter()
+            .any(|(name, value)| name == "x-mock-echo" && value == "echoed")
+    );
 }
 
 #[test]
@@ -110,7 +132,11 @@ fn binary_bodies_come_back_byte_for_byte() {
     let answer = request(&session, "GET", "/beta/mock/bytes", b"").expect("sent");
     assert_eq!(answer.body, (0..=255u8).collect::<Vec<u8>>());
     let text = serde_json::to_value(&answer).expect("serializable");
-    assert_eq!(text["body"].as_str().map(str::len), Some(344), "base64 of 256 bytes");
+    assert_eq!(
+        text["body"].as_str().map(str::len),
+        Some(344),
+        "base64 of 256 bytes"
+    );
 }
 
 #[test]
@@ -130,10 +156,24 @@ fn another_origin_is_refused_before_anything_is_sent() {
     let stage = Stage::new();
     let (server, session) = stage.mock();
     let elsewhere = stage.hostile([127, 0, 0, 2]);
-    let error = request(&session, "GET", &format!("{}/v1.0/me", elsewhere.url()), b"")
-        .expect_err("refused");
-    assert_eq!(error.kind, ErrorKind::OutsideGraphEndpoint, "{}", error.message);
-    assert!(error.message.contains(&elsewhere.url()), "{}", error.message);
+    let error = request(
+        &session,
+        "GET",
+        &format!("{}/v1.0/me", elsewhere.url()),
+        b"",
+    )
+    .expect_err("refused");
+    assert_eq!(
+        error.kind,
+        ErrorKind::OutsideGraphEndpoint,
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains(&elsewhere.url()),
+        "{}",
+        error.message
+    );
     assert!(elsewhere.requests().is_empty());
     assert!(server.requests().is_empty());
 }
@@ -180,8 +220,13 @@ fn a_redirect_to_another_origin_is_refused_and_the_token_stays_home() {
             },
             1,
         )]);
-        let error = request(&session, "PATCH", "v1.0/users/adele", br#"{"accountEnabled":false}"#)
-            .expect_err("refused");
+        let error = request(
+            &session,
+            "PATCH",
+            "v1.0/users/adele",
+            br#"{"accountEnabled":false}"#,
+        )
+        .expect_err("refused");
         assert_eq!(error.kind, ErrorKind::RedirectRefused, "{}", error.message);
     }
     assert!(other_port.requests().is_empty());

@@ -80,7 +80,11 @@ pub(crate) fn answer(state: &AppState, route: &EchoRoute, call: &EchoCall<'_>) -
     }
     match route {
         EchoRoute::Echo => echo(call),
-        EchoRoute::Text => plain(StatusCode::OK, "text/plain", Body::from("plain text answer")),
+        EchoRoute::Text => plain(
+            StatusCode::OK,
+            "text/plain",
+            Body::from("plain text answer"),
+        ),
         EchoRoute::Bytes => plain(
             StatusCode::OK,
             "application/octet-stream",
