@@ -90,11 +90,9 @@ pub fn resolve_request_url(graph_endpoint: &str, uri: &str) -> Result<Url, Graph
             "the URI contains control characters: remove them",
         ));
     }
-    let absolute = !uri.starts_with('/') && Url::parse(uri).is_ok();
-    let target = if absolute {
-        Url::parse(uri).map_err(|_| unreachable_parse(uri))?
-    } else {
-        relative_url(&endpoint, uri)?
+    let target = match Url::parse(uri) {
+        Ok(absolute) if !uri.starts_with('/') => absolute,
+        _ => relative_url(&endpoint, uri)?,
     };
     if target.origin() != endpoint.origin() || !target.username().is_empty() {
         return Err(outside_graph_endpoint(&target, &endpoint));
@@ -228,10 +226,6 @@ fn shown_origin(url: &Url) -> String {
         },
         None => format!("a {} URL", url.scheme()),
     }
-}
-
-fn unreachable_parse(uri: &str) -> GraphError {
-    GraphError::invalid_argument(format!("the URI '{uri}' is not a valid URL"))
 }
 
 fn as_base64<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {

@@ -145,7 +145,7 @@ fn an_error_status_is_an_answer_carrying_graphs_error() {
     let (_server, session) = stage.mock();
     let answer = request(&session, "GET", "v1.0/mock/status/404", b"").expect("an answer");
     assert_eq!(answer.status, 404);
-    let error = answer.error.expect("graph's error");
+    let error = answer.error.clone().expect("graph's error");
     assert_eq!(error.kind, ErrorKind::Graph);
     assert_eq!(error.service().code.as_deref(), Some("Mock_Status404"));
     assert_eq!(json(&answer)["error"]["code"], "Mock_Status404");
