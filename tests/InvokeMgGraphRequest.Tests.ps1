@@ -256,6 +256,19 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
             (Get-Content $path -Raw | ConvertFrom-Json).path | Should -Be '/v1.0/mock/echo'
         }
 
+        It 'names the file after Content-Disposition with -InferOutputFileName, keeping it in the current folder' {
+            $folder = New-Item -ItemType Directory -Path (Join-Path $Scratch 'infer')
+            Push-Location $folder
+            try { $output = Invoke-MgGraphRequest -Uri 'v1.0/mock/bytes' -InferOutputFileName }
+            finally { Pop-Location }
+            $output | Should -BeNullOrEmpty
+            $saved = @(Get-ChildItem -Path $folder -File -Force)
+            $saved | Should -HaveCount 1
+            $saved[0].Name | Should -Be 'escapebytes.bin'
+            $saved[0].Length | Should -Be 256
+            Test-Path (Join-Path $Scratch 'escape') | Should -BeFalse
+        }
+
         It 'refuses -PassThru without -OutputFilePath' {
             { Invoke-MgGraphRequest -Uri 'v1.0/mock/echo' -PassThru } | Should -Throw -ErrorId 'InvokeGraphRequestOutFileMissingException,*'
         }
@@ -336,6 +349,17 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
             $incident | Should -BeOfType ([Microsoft.Graph.Beta.PowerShell.Models.GraphRequestSession])
             $answer = Invoke-MgGraphRequest -Uri 'v1.0/mock/echo' -GraphRequestSession $incident
             $answer.headers.'x-incident' | Should -Be 'IR-1'
+        }
+    }
+
+    Context '-Debug' {
+        It 'shows the exchange with the token redacted' {
+            $DebugPreference = 'Continue'
+            $trace = (Invoke-MgGraphRequest -Uri 'v1.0/mock/echo' 5>&1 | Where-Object { $_ -is [System.Management.Automation.DebugRecord] }).Message -join "`n"
+            $DebugPreference = 'SilentlyContinue'
+            $trace | Should -BeLike '*GET http://127.0.0.1:*/v1.0/mock/echo*'
+            $trace | Should -BeLike '*Bearer `[redacted`]*'
+            $trace | Should -Not -BeLike "*$($Token.Substring(0, 40))*"
         }
     }
 

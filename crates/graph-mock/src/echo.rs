@@ -9,14 +9,15 @@
 //!   presence is `authorized`), the body as text, and a few typed values (a date, a number, a
 //!   nested object, an array) for conversion tests.
 //! - `GET /{v}/mock/text`: `text/plain` `plain text answer`.
-//! - `GET /{v}/mock/bytes`: `application/octet-stream`, the 256 byte values in order.
+//! - `GET /{v}/mock/bytes`: `application/octet-stream`, the 256 byte values in order, with a
+//!   `Content-Disposition` file name of `../escape/bytes.bin`.
 //! - `ANY /{v}/mock/empty`: 204 without a body.
 //! - `ANY /{v}/mock/status/{code}`: that status with a Graph error document, code
 //!   `Mock_Status{code}`.
 
 use axum::body::{Body, Bytes};
 use axum::response::Response;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -85,11 +86,19 @@ pub(crate) fn answer(state: &AppState, route: &EchoRoute, call: &EchoCall<'_>) -
             "text/plain",
             Body::from("plain text answer"),
         ),
-        EchoRoute::Bytes => plain(
-            StatusCode::OK,
-            "application/octet-stream",
-            Body::from((0..=255u8).collect::<Vec<u8>>()),
-        ),
+        EchoRoute::Bytes => {
+            let mut response = plain(
+                StatusCode::OK,
+                "application/octet-stream",
+                Body::from((0..=255u8).collect::<Vec<u8>>()),
+            );
+            // A file name that tries to leave the folder: clients must keep only the name.
+            response.headers_mut().insert(
+                CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"../escape/bytes.bin\""),
+            );
+            response
+        }
         EchoRoute::Empty => {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::NO_CONTENT;

@@ -437,9 +437,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 fileName = (parsed.FileNameStar ?? parsed.FileName)?.Trim('"');
             }
 
-            // Only a name, never a path: the server does not choose where the file goes.
-            string safeName = string.Concat((fileName ?? string.Empty).Split(Path.GetInvalidFileNameChars())).Trim();
-            if (safeName.Length == 0 || safeName is "." or "..")
+            // Only a name, never a path: the server does not choose where the file goes, nor
+            // plant a hidden file such as .bashrc (leading dots are dropped).
+            string safeName = string.Concat((fileName ?? string.Empty).Split(Path.GetInvalidFileNameChars())).Trim().TrimStart('.');
+            if (safeName.Length == 0)
             {
                 WriteError(new ErrorRecord(
                     new InvalidOperationException("The answer has no Content-Disposition file name to save it under: use -OutputFilePath."),
