@@ -18,9 +18,10 @@
         'Remove-MgEnvironment'
         'Get-MgRequestContext'
         'Set-MgRequestContext'
+        'Invoke-MgGraphRequest'
     )
     FunctionsToExport    = @()
-    AliasesToExport      = @('Connect-Graph', 'Disconnect-Graph')
+    AliasesToExport      = @('Connect-Graph', 'Disconnect-Graph', 'Invoke-GraphRequest', 'Invoke-MgRestMethod')
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{

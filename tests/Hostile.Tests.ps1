@@ -246,3 +246,62 @@ Describe 'Against a hostile network' -Tag CI {
         }
     }
 }
+
+Describe 'Invoke-MgGraphRequest against a hostile network' -Tag CI {
+    BeforeAll {
+        function Get-TerminatingError {
+            # Runs a script block and returns the terminating error it raised (none: a failed test).
+            param([Parameter(Mandatory)] [scriptblock] $Script)
+            try { & $Script | Out-Null } catch { return $_ }
+            throw 'no terminating error was raised'
+        }
+    }
+
+    BeforeEach {
+        Set-MgRequestContext -MaxRetry 1 -RetryDelay 1 -RetriesTimeLimit 4 -ClientTimeout 3 | Out-Null
+        Reset-HostileServer $Graph
+        Reset-HostileServer $Elsewhere
+    }
+
+    It 'refuses a redirect to another origin (<Status>) and sends neither token nor body there' -ForEach @(@{ Status = 307 }, @{ Status = 308 }, @{ Status = 302 }) {
+        Set-HostileAct $Graph @{ kind = 'redirect'; status = $Status; location = "$($Elsewhere.Url)/v1.0/users/adele" }
+        $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Method PATCH -Uri 'v1.0/users/adele' -Body @{ accountEnabled = $false } })
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'RedirectRefused,*'
+        $failure[0].CategoryInfo.Category | Should -Be 'SecurityError'
+        Get-HostileRequests $Elsewhere | Should -BeNullOrEmpty
+        @(Get-HostileRequests $Graph) | Should -HaveCount 1
+    }
+
+    It 'refuses an absolute URI on another origin before sending anything' {
+        $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri "$($Elsewhere.Url)/v1.0/me" })
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'OutsideGraphEndpoint,*'
+        $failure[0].CategoryInfo.Category | Should -Be 'SecurityError'
+        $failure[0].Exception.Message | Should -BeLike "*$($Elsewhere.Url)*"
+        Get-HostileRequests $Elsewhere | Should -BeNullOrEmpty
+        Get-HostileRequests $Graph | Should -BeNullOrEmpty
+    }
+
+    It 'cleans tokens and terminal control out of an HTTP error, its details and its id' {
+        $esc = [char]27
+        $message = "token=$Jwt $esc]0;pwned$([char]7)`r`nWARNING: forged"
+        $body = @{ error = @{ code = "Evil$esc[2J,Code"; message = $message } } | ConvertTo-Json -Compress
+        Set-HostileAct $Graph @{ kind = 'answer'; status = 403; headers = @{ 'content-type' = 'application/json' }; body = $body }
+        $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri 'v1.0/users/adele' })
+        $record = $failure[0]
+        $record.FullyQualifiedErrorId | Should -BeLike 'InvokeGraphHttpResponseException,*'
+        foreach ($text in $record.Exception.Message, $record.ErrorDetails.Message) {
+            $text | Should -Not -BeLike '*eyJ*'
+            $text -match '[\x00-\x1f\x7f-\x9f]' | Should -BeFalse
+        }
+        $record.Exception.Message | Should -BeLike '*token=`[redacted`]*'
+        ($record.ErrorDetails.Message | ConvertFrom-Json).error.code | Should -Match '^[A-Za-z0-9_.-]+$'
+        $record.Exception.Code | Should -Match '^[A-Za-z0-9_.-]+$'
+    }
+
+    It 'refuses an answer larger than its cap without reading it' {
+        Set-HostileAct $Graph @{ kind = 'endless' }
+        $failure = @(Get-TerminatingError { Invoke-MgGraphRequest -Uri 'v1.0/users' })
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'UnexpectedGraphResponse,*'
+        $failure[0].Exception.Message | Should -BeLike '*32768 KiB*'
+    }
+}

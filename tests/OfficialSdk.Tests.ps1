@@ -2,6 +2,8 @@
 # (../shared/peers, see its README) and this module in real child pwsh processes, imported by
 # hand in both orders, by autoload in both PSModulePath orders and by #Requires; one
 # Connect-MgGraph serves both modules' cmdlets against the mock, Disconnect-MgGraph ends both.
+# Both modules export Invoke-MgGraphRequest, so the official one is called by its qualified name
+# here (tests/InvokeMgGraphRequest.Tests.ps1 covers ours beside it).
 
 BeforeDiscovery {
     $script:PeerRoot = if ($env:GRAPH_OFFICIAL_PEERS) { $env:GRAPH_OFFICIAL_PEERS } else { Join-Path $PSScriptRoot '../../shared/peers' }
@@ -80,11 +82,11 @@ Connect-MgGraph -Environment Mock -AccessToken (ConvertTo-SecureString $env:MOCK
 $result.ConnectedBy = (Get-Command Connect-MgGraph).Source
 $result.Environment = (Get-MgContext).Environment
 $result.Ours = (Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com) -eq $true
-$result.Official = (Invoke-MgGraphRequest -Method POST 'beta/users/b@contoso.com/invalidateAllRefreshTokens').value
+$result.Official = (Microsoft.Graph.Authentication\Invoke-MgGraphRequest -Method POST 'beta/users/b@contoso.com/invalidateAllRefreshTokens').value
 $result.Loaded = @(Get-Module Microsoft.Graph.* | ForEach-Object Name | Sort-Object)
 Disconnect-MgGraph | Out-Null
 $result.OursAfter = try { Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com; 'no error' } catch { $_.FullyQualifiedErrorId }
-$result.OfficialAfter = try { Invoke-MgGraphRequest -Method POST 'beta/users/b@contoso.com/invalidateAllRefreshTokens' | Out-Null; 'no error' } catch { "$_" }
+$result.OfficialAfter = try { Microsoft.Graph.Authentication\Invoke-MgGraphRequest -Method POST 'beta/users/b@contoso.com/invalidateAllRefreshTokens' | Out-Null; 'no error' } catch { "$_" }
 $result.ContextAfter = @(Get-MgContext).Count
 $result | ConvertTo-Json -Compress
 '@
@@ -206,7 +208,7 @@ Microsoft.Graph.Beta.Users.Actions\Connect-MgGraph -Environment OursOnly -Access
     Before = $before
     Environment = (Microsoft.Graph.Authentication\Get-MgContext).Environment
     Ours = (Invoke-MgBetaInvalidateAllUserRefreshToken -UserId a@contoso.com) -eq $true
-    Official = (Invoke-MgGraphRequest -Method POST 'beta/users/b@contoso.com/invalidateAllRefreshTokens').value
+    Official = (Microsoft.Graph.Authentication\Invoke-MgGraphRequest -Method POST 'beta/users/b@contoso.com/invalidateAllRefreshTokens').value
 } | ConvertTo-Json -Compress
 '@
         $result.Before | Should -Be 0

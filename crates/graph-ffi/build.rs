@@ -1,7 +1,7 @@
 //! Generates the C# P/Invoke declarations from this crate's `extern "C"` functions, so the
 //! two sides of the boundary are written once, here, and cannot drift apart.
 
-const EXPORT_FILES: [&str; 10] = [
+const EXPORT_FILES: [&str; 11] = [
     "src/buffer.rs",
     "src/status.rs",
     "src/cancel_exports.rs",
@@ -12,6 +12,7 @@ const EXPORT_FILES: [&str; 10] = [
     "src/revoke_exports.rs",
     "src/request_context_exports.rs",
     "src/bulk_exports.rs",
+    "src/graph_request_exports.rs",
 ];
 
 fn main() {

@@ -43,6 +43,9 @@ pub enum ErrorKind {
     JournalRefused,
     /// The journal could not be read or written (permissions, disk full, missing folder).
     JournalIo,
+    /// A request URL that is not on the session's Graph origin (`Invoke-MgGraphRequest -Uri`):
+    /// refused before sending, because the token only ever goes to that origin.
+    OutsideGraphEndpoint,
     /// A defect in this module; the message says what was caught.
     Internal,
 }

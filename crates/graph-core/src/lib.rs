@@ -18,6 +18,7 @@ pub mod environment;
 pub mod environment_store;
 pub mod error;
 pub mod exchange;
+pub mod graph_request;
 pub mod journal;
 pub mod proxy;
 pub mod redact;
@@ -42,6 +43,7 @@ pub use delegated_session::{
 pub use environment::{Environment, EnvironmentRegistry};
 pub use error::{ErrorKind, GraphError, ServiceDetail};
 pub use exchange::{Exchange, PreparedRequest, RawResponse};
+pub use graph_request::{GraphAnswer, GraphRequest, resolve_request_url};
 pub use proxy::ProxyConfig;
 pub use request_context::RequestContext;
 pub use request_options::RequestOptions;

@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime};
 use url::Url;
 
 use crate::error::{ErrorKind, GraphError, ServiceDetail};
-use crate::exchange::{Exchange, PreparedRequest, RawResponse};
+use crate::exchange::{Exchange, PreparedRequest, RawResponse, find_header};
 use crate::http_client::{BodyError, MAX_ANSWER_BYTES, read_capped, too_large};
 use crate::redact::clean;
 use crate::redirect;
@@ -32,41 +32,10 @@ impl Session {
         options: &RequestOptions,
     ) -> Result<RawResponse, GraphError> {
         let context = RequestContext::current();
-        let started = Instant::now();
-        let mut transient_retries = 0;
-        let mut attempt = 0;
-        loop {
-            let result = self.send_once(request, options, attempt, &context).await;
-            let (class, retry_after) = match &result {
-                Ok(response) => (
-                    classify_status(response.status),
-                    response
-                        .header("retry-after")
-                        .and_then(|value| parse_retry_after(value, SystemTime::now())),
-                ),
-                Err(error) if matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout) => {
-                    (RetryClass::Transient, None)
-                }
-                Err(_) => (RetryClass::Final, None),
-            };
-            let wait = match class {
-                RetryClass::Final => return result,
-                RetryClass::Transient if transient_retries >= context.max_retry => return result,
-                RetryClass::Transient => {
-                    transient_retries += 1;
-                    retry_after
-                        .unwrap_or_else(|| backoff(context.retry_delay(), transient_retries - 1))
-                }
-                RetryClass::Throttled => retry_after
-                    .unwrap_or_else(|| backoff(context.retry_delay(), attempt))
-                    .max(MIN_RETRY_AFTER),
-            };
-            if started.elapsed() + wait > context.retries_time_limit() {
-                return result;
-            }
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+        with_retries(&context, true, |attempt| {
+            self.send_once(request, options, attempt, &context)
+        })
+        .await
     }
 
     pub(crate) async fn send_once(
@@ -76,19 +45,54 @@ impl Session {
         attempt: u32,
         context: &RequestContext,
     ) -> Result<RawResponse, GraphError> {
-        let mut url = self.checked_url(&request.url)?;
+        let outgoing = Outgoing {
+            method: &request.method,
+            url: &request.url,
+            headers: &request.headers,
+            body: request.body.as_bytes(),
+            cap: MAX_ANSWER_BYTES,
+        };
+        let answered = self
+            .exchange_once(&outgoing, options, attempt, context)
+            .await?;
+        let mut raw = RawResponse {
+            status: answered.status,
+            headers: answered.headers,
+            body: String::from_utf8_lossy(&answered.body).into_owned(),
+            exchange: None,
+        };
+        if options.trace {
+            raw.exchange = Some(Exchange::record(
+                request,
+                &answered.sent_headers,
+                &raw,
+                answered.elapsed_ms,
+            ));
+        }
+        Ok(raw)
+    }
+
+    /// One exchange with the session's Graph origin: the token added, a 401 retried once with a
+    /// renewed token, same-origin redirects followed, the answer's body read up to `cap`.
+    pub(crate) async fn exchange_once(
+        &self,
+        request: &Outgoing<'_>,
+        options: &RequestOptions,
+        attempt: u32,
+        context: &RequestContext,
+    ) -> Result<Answered, GraphError> {
+        let mut url = self.checked_url(request.url)?;
         let mut method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             GraphError::invalid_argument(format!("'{}' is not an HTTP method", request.method))
         })?;
-        let client_request_id = request
-            .header("client-request-id")
+        let client_request_id = find_header(request.headers, "client-request-id")
             .unwrap_or_default()
             .to_owned();
         let client = self.clients.for_target(&url, options.proxy.as_ref())?;
         // Token requests use the session's own client (system proxy), whatever -Proxy says.
         let token_client = self.clients.for_url(&self.environment.azure_ad_endpoint)?;
         let mut authorization = self.provider.authorization(&token_client).await?;
-        let mut sent_headers = request.headers.clone();
+        let mut sent_headers = request.headers.to_vec();
         if attempt > 0 {
             sent_headers.push(("Retry-Attempt".to_owned(), attempt.to_string()));
         }
@@ -108,8 +112,9 @@ impl Session {
                 .request(method.clone(), url.clone())
                 .timeout(context.client_timeout())
                 .header(reqwest::header::AUTHORIZATION, authorization_value);
-            if method != reqwest::Method::GET {
-                builder = builder.body(request.body.clone());
+            // A GET carries no body unless the caller gave one (Invoke-MgGraphRequest may).
+            if method != reqwest::Method::GET || !request.body.is_empty() {
+                builder = builder.body(request.body.to_vec());
             }
             for (name, value) in &sent_headers {
                 // The body's length is computed here; the credential and routing are ours alone.
@@ -167,30 +172,29 @@ impl Session {
                 )
             })
             .collect();
-        let body = read_capped(response, MAX_ANSWER_BYTES)
+        let body = read_capped(response, request.cap)
             .await
             .map_err(|error| match error {
                 BodyError::TooLarge => with_client_request_id(
-                    too_large("Graph", status, MAX_ANSWER_BYTES),
+                    too_large("Graph", status, request.cap),
                     &client_request_id,
                 ),
                 BodyError::Transport(error) => transport_error(&error, &client_request_id),
             })?;
-        let mut raw = RawResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-            exchange: None,
-        };
         if options.trace {
             sent_headers.insert(
                 0,
                 ("authorization".to_owned(), "Bearer [redacted]".to_owned()),
             );
-            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            raw.exchange = Some(Exchange::record(request, &sent_headers, &raw, elapsed));
         }
-        Ok(raw)
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(Answered {
+            status,
+            headers,
+            body,
+            sent_headers,
+            elapsed_ms,
+        })
     }
 
     fn checked_url(&self, url: &str) -> Result<Url, GraphError> {
@@ -207,6 +211,101 @@ impl Session {
         } else {
             Err(wrong_place())
         }
+    }
+}
+
+/// What one exchange sends: borrowed, so a retry sends the same bytes again.
+pub(crate) struct Outgoing<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    /// Largest answer body read.
+    pub cap: usize,
+}
+
+/// What came back from one exchange, with what was sent (the credential redacted) for a trace.
+pub(crate) struct Answered {
+    pub status: u16,
+    /// Names lower-case, values through [`clean`].
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub sent_headers: Vec<(String, String)>,
+    pub elapsed_ms: u64,
+}
+
+/// An answer the retry loop can judge: its status and its `Retry-After`.
+pub(crate) trait RetryableAnswer {
+    fn status(&self) -> u16;
+    fn retry_after(&self) -> Option<&str>;
+}
+
+impl RetryableAnswer for RawResponse {
+    fn status(&self) -> u16 {
+        self.status
+    }
+    fn retry_after(&self) -> Option<&str> {
+        self.header("retry-after")
+    }
+}
+
+impl RetryableAnswer for Answered {
+    fn status(&self) -> u16 {
+        self.status
+    }
+    fn retry_after(&self) -> Option<&str> {
+        find_header(&self.headers, "retry-after")
+    }
+}
+
+/// Runs `once` until its answer is final: 429 waits as Graph asks without spending
+/// `MaxRetry`; 503, 504 (and broken connections, when `retry_broken_connections`) spend it;
+/// everything must fit in `RetriesTimeLimit`. Returns the last answer when retries run out.
+pub(crate) async fn with_retries<T, Fut>(
+    context: &RequestContext,
+    retry_broken_connections: bool,
+    mut once: impl FnMut(u32) -> Fut,
+) -> Result<T, GraphError>
+where
+    T: RetryableAnswer,
+    Fut: std::future::Future<Output = Result<T, GraphError>>,
+{
+    let started = Instant::now();
+    let mut transient_retries = 0;
+    let mut attempt = 0;
+    loop {
+        let result = once(attempt).await;
+        let (class, retry_after) = match &result {
+            Ok(response) => (
+                classify_status(response.status()),
+                response
+                    .retry_after()
+                    .and_then(|value| parse_retry_after(value, SystemTime::now())),
+            ),
+            Err(error)
+                if retry_broken_connections
+                    && matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout) =>
+            {
+                (RetryClass::Transient, None)
+            }
+            Err(_) => (RetryClass::Final, None),
+        };
+        let wait = match class {
+            RetryClass::Final => return result,
+            RetryClass::Transient if transient_retries >= context.max_retry => return result,
+            RetryClass::Transient => {
+                transient_retries += 1;
+                retry_after.unwrap_or_else(|| backoff(context.retry_delay(), transient_retries - 1))
+            }
+            RetryClass::Throttled => retry_after
+                .unwrap_or_else(|| backoff(context.retry_delay(), attempt))
+                .max(MIN_RETRY_AFTER),
+        };
+        if started.elapsed() + wait > context.retries_time_limit() {
+            return result;
+        }
+        tokio::time::sleep(wait).await;
+        attempt += 1;
     }
 }
 

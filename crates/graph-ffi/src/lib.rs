@@ -19,6 +19,7 @@ pub mod bulk_exports;
 pub mod cancel_exports;
 pub mod delegated_exports;
 pub mod environment_exports;
+pub mod graph_request_exports;
 pub mod request_context_exports;
 mod request_options;
 pub mod revoke_exports;

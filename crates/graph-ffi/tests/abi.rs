@@ -523,3 +523,73 @@ fn every_session_export_checks_session_then_subject_then_options() {
         "nothing may be sent for bad input"
     );
 }
+
+fn graph_request_call(
+    session: *const GraphSession,
+    request: &[u8],
+    body: (*const u8, usize),
+) -> (GraphStatus, Value) {
+    let mut out = GraphBuffer::EMPTY;
+    // SAFETY: all pointers are null or live for the call; a null body has length 0 unless a
+    // test means to pass a bad pair.
+    let status = unsafe {
+        graph_ffi::graph_request_exports::graph_request(
+            session,
+            request.as_ptr(),
+            request.len(),
+            body.0,
+            body.1,
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
+            ptr::null(),
+            &mut out,
+        )
+    };
+    (status, take(out))
+}
+
+#[test]
+fn a_generic_request_crosses_with_its_body_and_answers_in_base64() {
+    let connected = connect();
+    let request = json!({"method": "POST", "uri": "v1.0/mock/echo", "headers": [["Content-Type", "text/plain"]]}).to_string();
+    let body = b"hello";
+    let (status, answer) = graph_request_call(
+        connected.session,
+        request.as_bytes(),
+        (body.as_ptr(), body.len()),
+    );
+    assert_eq!(status, GraphStatus::Ok, "{answer}");
+    assert_eq!(answer["status"], 200);
+    let encoded = answer["body"].as_str().expect("base64 body");
+    assert!(
+        !encoded.contains('{'),
+        "the body travels as base64: {encoded}"
+    );
+    assert!(answer.get("error").is_none());
+
+    let request = json!({"method": "GET", "uri": "https://evil.example/v1.0/me"}).to_string();
+    let (status, error) =
+        graph_request_call(connected.session, request.as_bytes(), (ptr::null(), 0));
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(error["kind"], "OutsideGraphEndpoint");
+}
+
+#[test]
+fn a_generic_request_checks_session_then_request_then_body() {
+    let request = br#"{"method":"GET","uri":"v1.0/mock/echo"}"#;
+    let (status, error) = graph_request_call(ptr::null(), request, (ptr::null(), 0));
+    assert_eq!(status, GraphStatus::Error);
+    assert_eq!(error["kind"], "NotConnected");
+
+    let connected = connect();
+    let (_, error) = graph_request_call(connected.session, b"{not json", (ptr::null(), 0));
+    assert_eq!(error["kind"], "InvalidArgument");
+    let (_, error) = graph_request_call(connected.session, request, (ptr::null(), 3));
+    assert_eq!(error["kind"], "InvalidArgument");
+    assert!(
+        error["message"].as_str().expect("message").contains("body"),
+        "{error}"
+    );
+}

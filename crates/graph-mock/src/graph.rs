@@ -12,6 +12,7 @@ use http::StatusCode;
 
 use crate::batch;
 use crate::control;
+use crate::echo;
 use crate::entra;
 use crate::pipeline::{self, Call, Decision, Outcome, Surface};
 use crate::recording::{Arrival, Departure};
@@ -64,6 +65,23 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, req: Request) -> 
         )))
     } else if let Some(route) = &entra_route {
         entra::answer(&state, &call, route, parts.uri.query(), &body)
+    } else if let Some(echo_route) = echo::route(&raw_path) {
+        let echo_call = echo::EchoCall {
+            method: &parts.method,
+            raw_path: &raw_path,
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &body,
+            corr: &corr,
+        };
+        match pipeline::queued_fault(&state, &call, Surface::Direct) {
+            pipeline::Intercept::Done(outcome) => outcome,
+            _ => Outcome::Answer(Decision::from(echo::answer(
+                &state,
+                &echo_route,
+                &echo_call,
+            ))),
+        }
     } else if matches!(parsed, Parsed::Batch { .. }) {
         batch::answer(&state, &call, &body, ticket.seq()).await
     } else {

@@ -45,6 +45,9 @@
 //! back; it costs one resource unit and no write, and needs `User.Read.All`,
 //! `User.ReadWrite.All`, `Directory.Read.All` or `Directory.ReadWrite.All`.
 //!
+//! For generic clients (`Invoke-MgGraphRequest`), `/{beta|v1.0}/mock/echo`, `text`, `bytes`,
+//! `empty` and `status/{code}` answer behind the same token check (see `echo`).
+//!
 //! Graph requests are answered in this order: queued [`Fault`] (kinds `status`, `reset`: the
 //! connection is dropped with an RST, `malformedJson`, `slow`), chaos, route and method,
 //! authentication, throttling (keyed by the token's `appid` + `tid`; 429 with `Retry-After`,
@@ -80,6 +83,7 @@ mod batch;
 mod chaos;
 mod config;
 mod control;
+mod echo;
 mod entra;
 mod faults;
 mod graph;

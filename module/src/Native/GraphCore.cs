@@ -14,7 +14,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
     internal static unsafe class GraphCore
     {
         /// <summary>Must equal <c>GRAPH_ABI_VERSION</c> in crates/graph-ffi/src/status.rs.</summary>
-        internal const uint ExpectedAbiVersion = 7;
+        internal const uint ExpectedAbiVersion = 8;
 
         // Strict: a string with a lone surrogate must not silently become a different id.
         private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -230,6 +230,43 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                     {
                         return NativeMethods.graph_send(
                             call.Session, requestPointer, (nuint)json.Length, call.Options, call.OptionsLength, call.Password, call.PasswordLength, call.Cancel, buffer);
+                    }
+                });
+        }
+
+        /// <summary>
+        /// Sends one Invoke-MgGraphRequest call: Rust resolves the URI on the session's Graph
+        /// endpoint (refusing any other origin) and answers whatever status Graph gave.
+        /// </summary>
+        internal static (Models.GraphAnswer? Answer, NativeError? Error) Request(
+            SessionHandle? session, Models.GraphRequestJson request, byte[] body, CallOptions options, CancelHandle cancel)
+        {
+            EnsureCompatible();
+            byte[] requestJson = JsonSerializer.SerializeToUtf8Bytes(request, NativeResult.JsonOptions);
+            return CallWithOptions<(byte[] Request, byte[] Body), Models.GraphAnswer>(
+                session,
+                options,
+                options.ProxyPassword,
+                cancel,
+                (requestJson, body),
+                NativeResult.JsonOptions,
+                static ((byte[] Request, byte[] Body) state, in OptionsCall call, GraphBuffer* buffer) =>
+                {
+                    fixed (byte* requestPointer = state.Request)
+                    fixed (byte* bodyPointer = state.Body)
+                    {
+                        return NativeMethods.graph_request(
+                            call.Session,
+                            requestPointer,
+                            (nuint)state.Request.Length,
+                            bodyPointer,
+                            (nuint)state.Body.Length,
+                            call.Options,
+                            call.OptionsLength,
+                            call.Password,
+                            call.PasswordLength,
+                            call.Cancel,
+                            buffer);
                     }
                 });
         }

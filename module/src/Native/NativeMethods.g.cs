@@ -340,6 +340,21 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         [DllImport(__DllName, EntryPoint = "graph_bulk_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void graph_bulk_free(GraphBulk* bulk);
 
+        /// <summary>
+        ///  Sends one request and writes Graph's answer (a `GraphAnswer`: status, headers, the body in
+        ///  base64, and Graph's cleaned error when the status is not 2xx) whatever the status; a request
+        ///  that could not be sent (not connected, a URI off the Graph origin, a network failure) is a
+        ///  `GraphError` with status `Error`. `request` is JSON `{"method","uri","headers":[[n,v]]}`;
+        ///  `body` the body's bytes (empty for none); `options` and `proxy_password` as for
+        ///  `graph_invalidate_all_refresh_tokens`. Blocks until Graph answers or `cancel` is signalled.
+        ///
+        ///  # Safety
+        ///  `session` and `cancel` must be null or live handles; every pointer/length pair null with
+        ///  length 0 or that many readable bytes; `out` null or valid for one write.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "graph_request", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_request(GraphSession* session, byte* request, nuint request_len, byte* body, nuint body_len, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, GraphCancel* cancel, GraphBuffer* @out);
+
 
     }
 

@@ -101,6 +101,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 "RevocationNotConfirmed" => "RevocationNotConfirmed",
                 "JournalRefused" => "JournalPathRefused",
                 "JournalIo" => "JournalWriteFailed",
+                "OutsideGraphEndpoint" => "OutsideGraphEndpoint",
                 _ => "InternalError",
             };
         }
@@ -127,6 +128,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                 "RevocationNotConfirmed" => ErrorCategory.InvalidResult,
                 "JournalRefused" => ErrorCategory.InvalidArgument,
                 "JournalIo" => ErrorCategory.WriteError,
+                // Invoke-MgGraphRequest -Uri on another host: the token would have gone there.
+                "OutsideGraphEndpoint" => ErrorCategory.SecurityError,
                 _ => ErrorCategory.NotSpecified,
             };
         }
