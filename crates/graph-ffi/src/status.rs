@@ -12,7 +12,7 @@ pub enum GraphStatus {
 
 /// Bumped whenever an export's signature or JSON contract changes; the shim refuses a
 /// native library whose version differs from the one it was built against.
-pub const GRAPH_ABI_VERSION: u32 = 7;
+pub const GRAPH_ABI_VERSION: u32 = 8;
 
 /// The ABI version of this library.
 #[unsafe(no_mangle)]
