@@ -10,6 +10,7 @@
     PowerShellVersion    = '7.4'
     CmdletsToExport      = @(
         'Invoke-MgBetaInvalidateAllUserRefreshToken'
+        'Revoke-MgBetaUserSignInSession'
         'Connect-MgGraph'
         'Disconnect-MgGraph'
         'Get-MgContext'

@@ -1,9 +1,11 @@
-# The cmdlet's metadata against a table written from cmdlet-spec.md (plus this module's own
-# -Verify and -JournalPath, issue 14): any drift fails.
+# The revocation cmdlets' metadata against a table written from cmdlet-spec.md and, for
+# Revoke-MgBetaUserSignInSession, sibling-cmdlets.md (plus this module's own -Verify and
+# -JournalPath, issue 14): any drift fails. The two differ only in their parameter set names,
+# written here as Main and ViaIdentity.
 BeforeDiscovery {
     $script:Spec = @(
-        @{ Name = 'UserId'; Type = 'System.String'; Aliases = @(); Sets = @{ Invalidate = @{ Mandatory = $true; Pipeline = $false } } }
-        @{ Name = 'InputObject'; Type = 'Microsoft.Graph.Beta.PowerShell.Models.IUsersActionsIdentity'; Aliases = @(); Sets = @{ InvalidateViaIdentity = @{ Mandatory = $true; Pipeline = $true } } }
+        @{ Name = 'UserId'; Type = 'System.String'; Aliases = @(); Sets = @{ Main = @{ Mandatory = $true; Pipeline = $false } } }
+        @{ Name = 'InputObject'; Type = 'Microsoft.Graph.Beta.PowerShell.Models.IUsersActionsIdentity'; Aliases = @(); Sets = @{ ViaIdentity = @{ Mandatory = $true; Pipeline = $true } } }
         @{ Name = 'ResponseHeadersVariable'; Type = 'System.String'; Aliases = @('RHV'); Sets = 'All' }
         @{ Name = 'Break'; Type = 'System.Management.Automation.SwitchParameter'; Aliases = @(); Sets = 'All'; DontShow = $true }
         @{ Name = 'Headers'; Type = 'System.Collections.IDictionary'; Aliases = @(); Sets = 'All'; Pipeline = $true }
@@ -17,19 +19,27 @@ BeforeDiscovery {
         @{ Name = 'WhatIf'; Type = 'System.Management.Automation.SwitchParameter'; Aliases = @('wi'); Sets = 'All' }
         @{ Name = 'Confirm'; Type = 'System.Management.Automation.SwitchParameter'; Aliases = @('cf'); Sets = 'All' }
     )
+    $script:Cmdlets = @(
+        @{ CmdletName = 'Invoke-MgBetaInvalidateAllUserRefreshToken'; Main = 'Invalidate'; ViaIdentity = 'InvalidateViaIdentity' }
+        @{ CmdletName = 'Revoke-MgBetaUserSignInSession'; Main = 'Revoke'; ViaIdentity = 'RevokeViaIdentity' }
+    )
 }
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModuleManifestPath) -Force
-    $script:Command = Get-Command Invoke-MgBetaInvalidateAllUserRefreshToken
-    $script:SetNames = @('Invalidate', 'InvalidateViaIdentity')
 }
 
-Describe 'Invoke-MgBetaInvalidateAllUserRefreshToken metadata' -Tag CI {
-    It 'has exactly the parameter sets Invalidate (default) and InvalidateViaIdentity' {
-        ($Command.ParameterSets.Name | Sort-Object) | Should -Be $SetNames
-        $Command.DefaultParameterSet | Should -Be 'Invalidate'
+Describe '<CmdletName> metadata' -Tag CI -ForEach $Cmdlets {
+    BeforeAll {
+        $script:Command = Get-Command $CmdletName
+        $script:SetNames = @($Main, $ViaIdentity)
+        $script:SetOf = @{ Main = $Main; ViaIdentity = $ViaIdentity }
+    }
+
+    It 'has exactly the parameter sets <Main> (default) and <ViaIdentity>' {
+        ($Command.ParameterSets.Name | Sort-Object) | Should -Be ($SetNames | Sort-Object)
+        $Command.DefaultParameterSet | Should -Be $Main
     }
 
     It 'declares [OutputType([bool])] and supports ShouldProcess' {
@@ -49,14 +59,15 @@ Describe 'Invoke-MgBetaInvalidateAllUserRefreshToken metadata' -Tag CI {
         $parameter | Should -Not -BeNullOrEmpty
         $parameter.ParameterType.FullName | Should -Be $Type
         @($parameter.Aliases | Sort-Object) | Should -Be @($Aliases | Sort-Object)
-        $memberOf = if ($Sets -eq 'All') { $SetNames } else { @($Sets.Keys) }
+        $memberOf = if ($Sets -eq 'All') { $SetNames } else { @($Sets.Keys | ForEach-Object { $SetOf[$_] }) }
+        $specSet = @{ $Main = 'Main'; $ViaIdentity = 'ViaIdentity' }
         foreach ($setName in $SetNames) {
             $set = $Command.ParameterSets | Where-Object Name -EQ $setName
             $inSet = $set.Parameters | Where-Object Name -EQ $Name
             if ($setName -in $memberOf) {
                 $inSet | Should -Not -BeNullOrEmpty -Because "$Name belongs to $setName"
-                $mandatory = if ($Sets -eq 'All') { $false } else { $Sets[$setName].Mandatory }
-                $fromPipeline = if ($Sets -eq 'All') { [bool]$Pipeline } else { $Sets[$setName].Pipeline }
+                $mandatory = if ($Sets -eq 'All') { $false } else { $Sets[$specSet[$setName]].Mandatory }
+                $fromPipeline = if ($Sets -eq 'All') { [bool]$Pipeline } else { $Sets[$specSet[$setName]].Pipeline }
                 $inSet.IsMandatory | Should -Be $mandatory -Because "$Name mandatory in $setName"
                 $inSet.ValueFromPipeline | Should -Be $fromPipeline -Because "$Name pipeline in $setName"
                 $inSet.ValueFromPipelineByPropertyName | Should -BeFalse
@@ -72,6 +83,7 @@ Describe 'Invoke-MgBetaInvalidateAllUserRefreshToken metadata' -Tag CI {
     It 'hides -Break from tab completion' {
         $attribute = $Command.Parameters['Break'].Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] } | Select-Object -First 1
         $attribute.DontShow | Should -BeTrue
-        (TabExpansion2 -inputScript 'Invoke-MgBetaInvalidateAllUserRefreshToken -' -cursorColumn 44).CompletionMatches.CompletionText | Should -Not -Contain '-Break'
+        $line = "$CmdletName -"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Not -Contain '-Break'
     }
 }

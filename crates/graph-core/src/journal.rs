@@ -2,7 +2,8 @@
 //! cites and what lets a run that died pick up where it stopped.
 //!
 //! One object per line: `user` (as given), `outcome` (`revoked`, `failed`, `verified`,
-//! `notConfirmed`), `at` (ISO 8601 UTC), `endpoint` (the Graph endpoint), and where Graph
+//! `notConfirmed`), `at` (ISO 8601 UTC), `endpoint` (the Graph endpoint), `action`
+//! (`invalidateAllRefreshTokens` or `revokeSignInSessions`), and where Graph
 //! answered `status`, `requestId`, `clientRequestId`; verified users add their object `id`,
 //! the revocation time and `signInSessionsValidFromDateTime`, failures the error. Records are
 //! appended in small groups, each group written with one `write` and made durable with
@@ -11,7 +12,8 @@
 //! next open skips (and ends with a newline, so new records never join it).
 //!
 //! Opening reads the file back: users recorded as `revoked` or `verified` for the same
-//! endpoint are done and are not sent again. Users are matched as given, case-insensitively
+//! endpoint and action are done and are not sent again (a record without an action, written
+//! before there were two, is `invalidateAllRefreshTokens`). Users are matched as given, case-insensitively
 //! (Graph matches ids and UPNs that way); an id and a UPN of the same user are two keys.
 //! The file is created owner-only (0600), never opened through a symbolic link, and must be a
 //! regular file. Nothing secret goes in: no header, no token, and every text from the
@@ -28,6 +30,7 @@ use time::OffsetDateTime;
 
 use crate::error::{ErrorKind, GraphError};
 use crate::redact::clean;
+use crate::revoke::RevocationAction;
 use crate::verify::iso;
 
 /// What happened to one user.
@@ -64,6 +67,8 @@ pub struct Record {
     pub outcome: Option<Outcome>,
     pub at: String,
     pub endpoint: String,
+    #[serde(default)]
+    pub action: RevocationAction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,8 +101,9 @@ impl Record {
         }
     }
 
-    fn cleaned(mut self, endpoint: &str) -> Record {
+    fn cleaned(mut self, endpoint: &str, action: RevocationAction) -> Record {
         self.endpoint = endpoint.to_owned();
+        self.action = action;
         for field in [
             &mut self.request_id,
             &mut self.client_request_id,
@@ -117,16 +123,21 @@ impl Record {
 pub struct Journal {
     path: PathBuf,
     endpoint: String,
+    action: RevocationAction,
     file: Mutex<File>,
-    /// Users (lower-cased) recorded as done for this endpoint, with their outcome.
+    /// Users (lower-cased) recorded as done for this endpoint and action, with their outcome.
     done: HashMap<String, Outcome>,
     /// Lines that were not records (a torn last line).
     skipped_lines: usize,
 }
 
 impl Journal {
-    /// Opens or creates the journal at `path` for runs against `endpoint`.
-    pub fn open(path: &Path, endpoint: &str) -> Result<Journal, GraphError> {
+    /// Opens or creates the journal at `path` for runs of `action` against `endpoint`.
+    pub fn open(
+        path: &Path,
+        endpoint: &str,
+        action: RevocationAction,
+    ) -> Result<Journal, GraphError> {
         let existed = match std::fs::symlink_metadata(path) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
                 return Err(refused(
@@ -162,7 +173,7 @@ impl Journal {
         let mut text = Vec::new();
         file.read_to_end(&mut text)
             .map_err(|error| io_error(path, "read", &error))?;
-        let (done, skipped_lines) = read_records(&text, endpoint);
+        let (done, skipped_lines) = read_records(&text, endpoint, action);
         if text.last().is_some_and(|&last| last != b'\n') {
             // A torn last line: end it, so the next record starts a line of its own.
             file.seek(SeekFrom::End(0))
@@ -173,6 +184,7 @@ impl Journal {
         Ok(Journal {
             path: path.to_owned(),
             endpoint: endpoint.to_owned(),
+            action,
             file: Mutex::new(file),
             done,
             skipped_lines,
@@ -184,7 +196,7 @@ impl Journal {
         self.done.get(&user.to_lowercase()).copied()
     }
 
-    /// How many users the journal records as done for this endpoint.
+    /// How many users the journal records as done for this endpoint and action.
     pub fn done_count(&self) -> usize {
         self.done.len()
     }
@@ -205,7 +217,7 @@ impl Journal {
         }
         let mut text = Vec::with_capacity(records.len() * 256);
         for record in records {
-            serde_json::to_writer(&mut text, &record.cleaned(&self.endpoint))
+            serde_json::to_writer(&mut text, &record.cleaned(&self.endpoint, self.action))
                 .map_err(|error| GraphError::new(ErrorKind::Internal, error.to_string()))?;
             text.push(b'\n');
         }
@@ -216,7 +228,11 @@ impl Journal {
     }
 }
 
-fn read_records(text: &[u8], endpoint: &str) -> (HashMap<String, Outcome>, usize) {
+fn read_records(
+    text: &[u8],
+    endpoint: &str,
+    action: RevocationAction,
+) -> (HashMap<String, Outcome>, usize) {
     let mut done = HashMap::new();
     let mut skipped = 0;
     for line in text.split(|&byte| byte == b'\n') {
@@ -224,7 +240,7 @@ fn read_records(text: &[u8], endpoint: &str) -> (HashMap<String, Outcome>, usize
             continue;
         }
         match serde_json::from_slice::<Record>(line) {
-            Ok(record) if record.endpoint == endpoint => {
+            Ok(record) if record.endpoint == endpoint && record.action == action => {
                 if let Some(outcome) = record.outcome.filter(|outcome| outcome.is_done()) {
                     done.insert(record.user.to_lowercase(), outcome);
                 }
@@ -283,6 +299,8 @@ fn io_error(path: &Path, action: &str, error: &io::Error) -> GraphError {
 mod tests {
     use super::*;
 
+    const INVALIDATE: RevocationAction = RevocationAction::InvalidateAllRefreshTokens;
+
     fn temp_path(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("journal-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -292,7 +310,7 @@ mod tests {
     #[test]
     fn records_survive_a_reopen_and_a_torn_line_is_skipped() {
         let path = temp_path("j.jsonl");
-        let journal = Journal::open(&path, "https://graph").expect("open");
+        let journal = Journal::open(&path, "https://graph", INVALIDATE).expect("open");
         journal
             .append(vec![
                 Record::new("A@x.com", Outcome::Revoked),
@@ -305,7 +323,7 @@ mod tests {
         file.write_all(br#"{"user":"d@x.com","outcome":"revo"#)
             .expect("torn");
         drop(file);
-        let journal = Journal::open(&path, "https://graph").expect("reopen");
+        let journal = Journal::open(&path, "https://graph", INVALIDATE).expect("reopen");
         assert_eq!(journal.done("a@X.com"), Some(Outcome::Revoked));
         assert_eq!(journal.done("b@x.com"), None);
         assert_eq!(journal.done("c@x.com"), Some(Outcome::Verified));
@@ -315,11 +333,45 @@ mod tests {
             .append(vec![Record::new("d@x.com", Outcome::Revoked)])
             .expect("append");
         drop(journal);
-        let other = Journal::open(&path, "https://other").expect("other endpoint");
+        let other = Journal::open(&path, "https://other", INVALIDATE).expect("other endpoint");
         assert_eq!(other.done("a@x.com"), None);
-        let journal = Journal::open(&path, "https://graph").expect("again");
+        drop(other);
+        let revoke = RevocationAction::RevokeSignInSessions;
+        let other = Journal::open(&path, "https://graph", revoke).expect("other action");
+        assert_eq!(other.done("a@x.com"), None);
+        drop(other);
+        let journal = Journal::open(&path, "https://graph", INVALIDATE).expect("again");
         assert_eq!(journal.done("d@x.com"), Some(Outcome::Revoked));
         assert_eq!(journal.skipped_lines(), 1);
+    }
+
+    #[test]
+    fn records_name_their_action_and_older_records_are_invalidations() {
+        let path = temp_path("j.jsonl");
+        std::fs::write(
+            &path,
+            "{\"user\":\"old@x.com\",\"outcome\":\"revoked\",\"at\":\"2026-01-01T00:00:00Z\",\"endpoint\":\"e\"}\n",
+        )
+        .expect("older journal");
+        let revoke = RevocationAction::RevokeSignInSessions;
+        let journal = Journal::open(&path, "e", revoke).expect("open");
+        assert_eq!(journal.done("old@x.com"), None);
+        journal
+            .append(vec![Record::new("new@x.com", Outcome::Revoked)])
+            .expect("append");
+        drop(journal);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.lines()
+                .last()
+                .is_some_and(|line| line.contains(r#""action":"revokeSignInSessions""#)),
+            "{text}"
+        );
+        let journal = Journal::open(&path, "e", revoke).expect("reopen");
+        assert_eq!(journal.done("new@x.com"), Some(Outcome::Revoked));
+        let invalidate = Journal::open(&path, "e", INVALIDATE).expect("invalidate");
+        assert_eq!(invalidate.done("old@x.com"), Some(Outcome::Revoked));
+        assert_eq!(invalidate.done("new@x.com"), None);
     }
 
     #[cfg(unix)]
@@ -327,14 +379,15 @@ mod tests {
     fn created_owner_only_and_never_through_a_link() {
         use std::os::unix::fs::PermissionsExt;
         let path = temp_path("j.jsonl");
-        drop(Journal::open(&path, "e").expect("open"));
+        drop(Journal::open(&path, "e", INVALIDATE).expect("open"));
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let link = path.with_file_name("link.jsonl");
         std::os::unix::fs::symlink(&path, &link).expect("link");
-        let error = Journal::open(&link, "e").expect_err("refused");
+        let error = Journal::open(&link, "e", INVALIDATE).expect_err("refused");
         assert_eq!(error.kind, ErrorKind::JournalRefused);
-        let folder = Journal::open(path.parent().expect("dir"), "e").expect_err("refused");
+        let folder =
+            Journal::open(path.parent().expect("dir"), "e", INVALIDATE).expect_err("refused");
         assert_eq!(folder.kind, ErrorKind::JournalRefused);
     }
 }

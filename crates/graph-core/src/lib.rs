@@ -47,7 +47,7 @@ pub use graph_request::{GraphAnswer, GraphRequest, resolve_request_url};
 pub use proxy::ProxyConfig;
 pub use request_context::RequestContext;
 pub use request_options::RequestOptions;
-pub use revoke::{RevocationOutcome, interpret_revocation};
+pub use revoke::{RevocationAction, RevocationOutcome, interpret_revocation};
 pub use session::{AppSignInConfig, ContextScope, Session, SessionConfig};
 pub use token::AccessToken;
 pub use tokio_util::sync::CancellationToken;

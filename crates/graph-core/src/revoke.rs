@@ -1,4 +1,5 @@
-//! The operation itself: `POST {graph}/beta/users/{id}/invalidateAllRefreshTokens`.
+//! The operation itself: `POST {graph}/beta/users/{id}/invalidateAllRefreshTokens`, or its
+//! newer name `revokeSignInSessions` ([`RevocationAction`]).
 //!
 //! Three steps, public so the shim can run a script's pipeline steps between them:
 //! [`Session::prepare_revocation`] builds the request (no credential), [`Session::send`]
@@ -18,6 +19,49 @@ use crate::redact::clean;
 use crate::request_options::RequestOptions;
 use crate::send::proxy_authentication_error;
 use crate::session::Session;
+
+/// Which of Graph's two session-revocation actions a call sends. Both sign the user out
+/// everywhere (every refresh token and session cookie invalidated,
+/// `signInSessionsValidFromDateTime` reset) and answer `Edm.Boolean`;
+/// `revokeSignInSessions` (`Revoke-MgBetaUserSignInSession`) is the name Microsoft's docs now
+/// point to, `invalidateAllRefreshTokens` (`Invoke-MgBetaInvalidateAllUserRefreshToken`) the
+/// older one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RevocationAction {
+    #[default]
+    InvalidateAllRefreshTokens,
+    RevokeSignInSessions,
+}
+
+impl RevocationAction {
+    /// The action's name, as the last segment of its URL.
+    pub fn name(self) -> &'static str {
+        match self {
+            RevocationAction::InvalidateAllRefreshTokens => "invalidateAllRefreshTokens",
+            RevocationAction::RevokeSignInSessions => "revokeSignInSessions",
+        }
+    }
+
+    /// The action named exactly as [`RevocationAction::name`] spells it.
+    pub fn parse(name: &str) -> Result<RevocationAction, GraphError> {
+        [
+            RevocationAction::InvalidateAllRefreshTokens,
+            RevocationAction::RevokeSignInSessions,
+        ]
+        .into_iter()
+        .find(|action| action.name() == name)
+        .ok_or_else(|| {
+            GraphError::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "'{}' is not a revocation action: use invalidateAllRefreshTokens or revokeSignInSessions",
+                    clean(name)
+                ),
+            )
+        })
+    }
+}
 
 /// What Graph answered to a successful revocation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,13 +158,29 @@ impl Session {
         user: &UserId,
         options: &RequestOptions,
     ) -> Result<RevocationOutcome, GraphError> {
-        let request = self.prepare_revocation(user, options);
+        self.revoke(user, RevocationAction::InvalidateAllRefreshTokens, options)
+            .await
+    }
+
+    /// Signs one user out everywhere with the given action.
+    pub async fn revoke(
+        &self,
+        user: &UserId,
+        action: RevocationAction,
+        options: &RequestOptions,
+    ) -> Result<RevocationOutcome, GraphError> {
+        let request = self.prepare_revocation(user, action, options);
         let response = self.send(&request, options).await?;
         interpret_revocation(&request, response)
     }
 
     /// The request for one user, with a new client-request-id and the caller's extra headers.
-    pub fn prepare_revocation(&self, user: &UserId, options: &RequestOptions) -> PreparedRequest {
+    pub fn prepare_revocation(
+        &self,
+        user: &UserId,
+        action: RevocationAction,
+        options: &RequestOptions,
+    ) -> PreparedRequest {
         let mut headers = vec![("client-request-id".to_owned(), Uuid::new_v4().to_string())];
         for (name, value) in options.headers() {
             // A caller-chosen client-request-id replaces ours: it is how they correlate.
@@ -130,9 +190,10 @@ impl Session {
         PreparedRequest {
             method: "POST".to_owned(),
             url: format!(
-                "{}/beta/{}/invalidateAllRefreshTokens",
+                "{}/beta/{}/{}",
                 self.environment.graph_endpoint,
-                user.users_path()
+                user.users_path(),
+                action.name()
             ),
             headers,
             body: String::new(),
@@ -192,6 +253,26 @@ mod tests {
     use super::*;
 
     const JSON: Option<&str> = Some("application/json;odata.metadata=minimal;charset=utf-8");
+
+    #[test]
+    fn actions_are_named_as_graph_names_them() {
+        for action in [
+            RevocationAction::InvalidateAllRefreshTokens,
+            RevocationAction::RevokeSignInSessions,
+        ] {
+            assert_eq!(RevocationAction::parse(action.name()).ok(), Some(action));
+            assert_eq!(
+                serde_json::to_value(action).ok(),
+                Some(serde_json::Value::from(action.name()))
+            );
+        }
+        let error = RevocationAction::parse("deleteUser\u{1b}").expect_err("unknown");
+        assert_eq!(error.kind, ErrorKind::InvalidArgument);
+        assert_eq!(
+            RevocationAction::default().name(),
+            "invalidateAllRefreshTokens"
+        );
+    }
 
     #[test]
     fn only_graph_success_answers_are_success() {

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use graph_core::bulk::{BulkConfig, BulkRun, Completion};
 use graph_core::{
-    Environment, EnvironmentRegistry, RequestContext, RequestOptions, Session, SessionConfig,
+    Environment, EnvironmentRegistry, RequestContext, RequestOptions, RevocationAction, Session,
+    SessionConfig,
 };
 use graph_mock::{
     ChaosConfig, LimitName, MockConfig, MockServer, ThrottleConfig, TokenRequest, User,
@@ -544,8 +545,12 @@ fn verify_reads_users_back_in_batches_and_waits_out_lag() {
         });
     fixture.server.set_latency(Duration::from_millis(10));
     let journal_path = temp_journal();
-    let journal = graph_core::journal::Journal::open(&journal_path, &fixture.server.base_url())
-        .expect("journal");
+    let journal = graph_core::journal::Journal::open(
+        &journal_path,
+        &fixture.server.base_url(),
+        RevocationAction::default(),
+    )
+    .expect("journal");
     let config = BulkConfig {
         request_context: quick_context(),
         verify: true,
@@ -598,13 +603,70 @@ fn verify_reads_users_back_in_batches_and_waits_out_lag() {
 }
 
 #[test]
+fn revoke_sign_in_sessions_travels_in_batches_is_verified_and_journaled_as_such() {
+    let fixture = verifying_fixture(60);
+    fixture.server.set_latency(Duration::from_millis(10));
+    let journal_path = temp_journal();
+    let action = RevocationAction::RevokeSignInSessions;
+    let journal =
+        graph_core::journal::Journal::open(&journal_path, &fixture.server.base_url(), action)
+            .expect("journal");
+    let config = BulkConfig {
+        request_context: quick_context(),
+        action,
+        verify: true,
+        journal: Some(Arc::new(journal)),
+        ..BulkConfig::default()
+    };
+    let run = BulkRun::start(
+        Arc::clone(&fixture.session),
+        RequestOptions::default(),
+        config,
+    )
+    .expect("run");
+    let ids: Vec<String> = fixture.users.iter().map(|user| user.id.clone()).collect();
+    let completions = run_all(&run, &ids);
+    assert!(completions.values().all(|completion| {
+        completion
+            .outcome
+            .as_ref()
+            .is_some_and(|outcome| outcome.verified && outcome.value)
+    }));
+    let posts: Vec<String> = fixture
+        .server
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST" && request.raw_path != "/beta/$batch")
+        .map(|request| request.raw_path)
+        .collect();
+    assert_eq!(posts.len(), 60, "{posts:?}");
+    assert!(
+        posts
+            .iter()
+            .all(|path| path.ends_with("/revokeSignInSessions")),
+        "{posts:?}"
+    );
+    let records = journal_lines(&journal_path);
+    assert_eq!(records.len(), 60);
+    assert!(
+        records
+            .iter()
+            .all(|record| record["action"] == "revokeSignInSessions")
+    );
+}
+
+#[test]
 fn a_journaled_run_skips_what_it_recorded_and_retries_failures() {
     let fixture = fixture(30);
     let journal_path = temp_journal();
     let open = || {
         Arc::new(
-            graph_core::journal::Journal::open(&journal_path, &fixture.server.base_url())
-                .expect("journal"),
+            graph_core::journal::Journal::open(
+                &journal_path,
+                &fixture.server.base_url(),
+                RevocationAction::default(),
+            )
+            .expect("journal"),
         )
     };
     let mut ids: Vec<String> = fixture.users.iter().map(|user| user.id.clone()).collect();

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use graph_core::GraphError;
 use graph_core::bulk::{BulkConfig, BulkRun};
 use graph_core::journal::Journal;
+use graph_core::{GraphError, RevocationAction};
 use serde::Deserialize;
 
 use crate::boundary::{guard, guard_void};
@@ -22,10 +22,13 @@ pub struct GraphBulk {
     run: BulkRun,
 }
 
-/// What a run does beyond revoking: `{"verify":bool,"journalPath":string|null}`.
+/// What a run does: `{"action":"invalidateAllRefreshTokens"|"revokeSignInSessions",
+/// "verify":bool,"journalPath":string|null}` (every field optional).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RunSettings {
+    #[serde(default)]
+    action: RevocationAction,
     #[serde(default)]
     verify: bool,
     #[serde(default)]
@@ -33,8 +36,8 @@ struct RunSettings {
 }
 
 /// Starts a bulk run on a session with per-run options (as for
-/// `graph_invalidate_all_refresh_tokens`) and run settings (JSON
-/// `{"verify":bool,"journalPath":string|null}`, or empty for a plain run). The journal, if
+/// `graph_revoke`) and run settings (JSON `{"action":...,"verify":bool,"journalPath":string|null}`,
+/// or empty for a plain run of `invalidateAllRefreshTokens`). The journal, if
 /// any, is opened here (refused: `JournalRefused`; unusable: `JournalIo`). On success
 /// `*bulk_out` receives the handle and `out` `{"journalDone":n,"journalSkippedLines":n}`.
 ///
@@ -67,7 +70,13 @@ pub unsafe extern "C" fn graph_bulk_start(
             };
             let journal = settings
                 .journal_path
-                .map(|path| Journal::open(Path::new(&path), &session.environment().graph_endpoint))
+                .map(|path| {
+                    Journal::open(
+                        Path::new(&path),
+                        &session.environment().graph_endpoint,
+                        settings.action,
+                    )
+                })
                 .transpose()?
                 .map(Arc::new);
             let answer = serde_json::json!({
@@ -75,6 +84,7 @@ pub unsafe extern "C" fn graph_bulk_start(
                 "journalSkippedLines": journal.as_ref().map_or(0, |journal| journal.skipped_lines()),
             });
             let config = BulkConfig {
+                action: settings.action,
                 verify: settings.verify,
                 journal,
                 ..BulkConfig::default()

@@ -3,7 +3,8 @@
 
 use graph_core::runtime::block_on_cancellable;
 use graph_core::{
-    GraphError, PreparedRequest, RawResponse, RequestOptions, Session, UserId, interpret_revocation,
+    GraphError, PreparedRequest, RawResponse, RequestOptions, RevocationAction, Session, UserId,
+    interpret_revocation,
 };
 
 use crate::boundary::guard;
@@ -13,8 +14,8 @@ use crate::request_options::read_options;
 use crate::session_exports::{GraphSession, session_ref};
 use crate::status::GraphStatus;
 
-/// Invalidates all refresh tokens of one user and writes the `RevocationOutcome` as JSON.
-/// `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}`, or
+/// Signs one user out with `action` (`invalidateAllRefreshTokens` or `revokeSignInSessions`,
+/// UTF-8) and writes the `RevocationOutcome` as JSON. `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}`, or
 /// empty (null, 0) for the defaults, which is what a plain call passes so nothing is parsed;
 /// `proxy_password` the proxy password's UTF-8 bytes (or empty). Blocks until Graph answers or
 /// `cancel` is signalled (`Cancelled`).
@@ -23,8 +24,11 @@ use crate::status::GraphStatus;
 /// `session` and `cancel` must be null or live handles; every pointer/length pair null with
 /// length 0 or that many readable bytes; `out` null or valid for one write.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn graph_invalidate_all_refresh_tokens(
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn graph_revoke(
     session: *const GraphSession,
+    action: *const u8,
+    action_len: usize,
     user_id: *const u8,
     user_id_len: usize,
     options: *const u8,
@@ -37,28 +41,28 @@ pub unsafe extern "C" fn graph_invalidate_all_refresh_tokens(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            let (session, user, options) = read_call(
+            let (session, (action, user), options) = read_call(
                 session,
-                || read_user(user_id, user_id_len),
+                || read_action_and_user((action, action_len), (user_id, user_id_len)),
                 (options, options_len),
                 (proxy_password, proxy_password_len),
             )?;
             let cancel = token_of(cancel);
-            block_on_cancellable(
-                &cancel,
-                session.invalidate_all_refresh_tokens(&user, &options),
-            )
+            block_on_cancellable(&cancel, session.revoke(&user, action, &options))
         })
     }
 }
 
-/// Writes the request that would revoke one user (a `PreparedRequest`, without credential).
+/// Writes the request that would revoke one user with `action` (a `PreparedRequest`, without
+/// credential).
 ///
 /// # Safety
-/// As for [`graph_invalidate_all_refresh_tokens`].
+/// As for [`graph_revoke`].
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn graph_prepare_revocation(
     session: *const GraphSession,
+    action: *const u8,
+    action_len: usize,
     user_id: *const u8,
     user_id_len: usize,
     options: *const u8,
@@ -68,13 +72,13 @@ pub unsafe extern "C" fn graph_prepare_revocation(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            let (session, user, options) = read_call(
+            let (session, (action, user), options) = read_call(
                 session,
-                || read_user(user_id, user_id_len),
+                || read_action_and_user((action, action_len), (user_id, user_id_len)),
                 (options, options_len),
                 (std::ptr::null(), 0),
             )?;
-            Ok(session.prepare_revocation(&user, &options))
+            Ok(session.prepare_revocation(&user, action, &options))
         })
     }
 }
@@ -83,7 +87,7 @@ pub unsafe extern "C" fn graph_prepare_revocation(
 /// The token is only sent to the session's Graph endpoint.
 ///
 /// # Safety
-/// As for [`graph_invalidate_all_refresh_tokens`].
+/// As for [`graph_revoke`].
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn graph_send(
     session: *const GraphSession,
@@ -155,9 +159,17 @@ unsafe fn read_call<'a, T>(
     Ok((session, subject, options))
 }
 
+/// The action, then the user: an unknown action is reported before anything about the user.
+///
 /// # Safety
-/// `user_id` null with length 0 or `user_id_len` readable bytes.
-unsafe fn read_user(user_id: *const u8, user_id_len: usize) -> Result<UserId, GraphError> {
+/// Each pair null with length 0 or that many readable bytes.
+unsafe fn read_action_and_user(
+    (action, action_len): (*const u8, usize),
+    (user_id, user_id_len): (*const u8, usize),
+) -> Result<(RevocationAction, UserId), GraphError> {
     // SAFETY: forwarded contract.
-    UserId::parse(unsafe { input_str(user_id, user_id_len, "the user id") }?)
+    let action = RevocationAction::parse(unsafe { input_str(action, action_len, "the action") }?)?;
+    // SAFETY: forwarded contract.
+    let user = UserId::parse(unsafe { input_str(user_id, user_id_len, "the user id") }?)?;
+    Ok((action, user))
 }

@@ -7,8 +7,7 @@ use graph_ffi::buffer::{GraphBuffer, graph_buffer_free};
 use graph_ffi::cancel_exports::{graph_cancel_free, graph_cancel_new, graph_cancel_signal};
 use graph_ffi::environment_exports::graph_environment_add;
 use graph_ffi::revoke_exports::{
-    graph_interpret_revocation, graph_invalidate_all_refresh_tokens, graph_prepare_revocation,
-    graph_send,
+    graph_interpret_revocation, graph_prepare_revocation, graph_revoke, graph_send,
 };
 use graph_ffi::session_exports::{
     GraphSession, graph_session_context, graph_session_free, graph_session_open_with_access_token,
@@ -26,16 +25,30 @@ fn take(buffer: GraphBuffer) -> Value {
     serde_json::from_slice(&bytes).expect("the library always writes JSON")
 }
 
+/// The action every call here sends unless a test says otherwise.
+const INVALIDATE: &str = "invalidateAllRefreshTokens";
+
 fn revoke(
     session: *const GraphSession,
+    user: &[u8],
+    cancel: *const graph_ffi::cancel_exports::GraphCancel,
+) -> (GraphStatus, Value) {
+    revoke_with(session, INVALIDATE.as_bytes(), user, cancel)
+}
+
+fn revoke_with(
+    session: *const GraphSession,
+    action: &[u8],
     user: &[u8],
     cancel: *const graph_ffi::cancel_exports::GraphCancel,
 ) -> (GraphStatus, Value) {
     let mut out = GraphBuffer::EMPTY;
     // SAFETY: all pointers are null or live for the call.
     let status = unsafe {
-        graph_invalidate_all_refresh_tokens(
+        graph_revoke(
             session,
+            action.as_ptr(),
+            action.len(),
             user.as_ptr(),
             user.len(),
             ptr::null(),
@@ -156,6 +169,41 @@ fn a_real_call_goes_through_the_exports() {
 }
 
 #[test]
+fn the_action_names_the_url_and_an_unknown_one_is_refused_before_sending() {
+    let connected = connect();
+    let (status, outcome) = revoke_with(
+        connected.session,
+        b"revokeSignInSessions",
+        b"adele@contoso.com",
+        ptr::null(),
+    );
+    assert_eq!(status, GraphStatus::Ok, "{outcome}");
+    assert_eq!(outcome["value"], true);
+    let paths: Vec<String> = connected
+        .server
+        .requests()
+        .into_iter()
+        .map(|request| request.raw_path)
+        .collect();
+    assert_eq!(
+        paths,
+        ["/beta/users/adele@contoso.com/revokeSignInSessions"]
+    );
+
+    for action in [&b"deleteUser"[..], b"", b"RevokeSignInSessions"] {
+        let (status, error) =
+            revoke_with(connected.session, action, b"adele@contoso.com", ptr::null());
+        assert_eq!(status, GraphStatus::Error);
+        assert_eq!(error["kind"], "InvalidArgument", "{error}");
+    }
+    assert_eq!(
+        connected.server.requests().len(),
+        1,
+        "nothing more was sent"
+    );
+}
+
+#[test]
 fn graph_error_crosses_as_json_with_its_trace_fields() {
     let connected = connect();
     let (status, error) = revoke(connected.session, b"nobody@contoso.com", ptr::null());
@@ -201,8 +249,10 @@ fn bad_pointers_and_bytes_are_refused_not_crashed_on() {
     let mut out = GraphBuffer::EMPTY;
     // SAFETY: a null pointer with a length is exactly what is being refused.
     let status = unsafe {
-        graph_invalidate_all_refresh_tokens(
+        graph_revoke(
             connected.session,
+            INVALIDATE.as_ptr(),
+            INVALIDATE.len(),
             ptr::null(),
             5,
             ptr::null(),
@@ -233,8 +283,10 @@ fn bad_pointers_and_bytes_are_refused_not_crashed_on() {
 
     // SAFETY: a null out-buffer is reported, never written.
     let status = unsafe {
-        graph_invalidate_all_refresh_tokens(
+        graph_revoke(
             connected.session,
+            INVALIDATE.as_ptr(),
+            INVALIDATE.len(),
             b"a".as_ptr(),
             1,
             ptr::null(),
@@ -312,8 +364,10 @@ fn call_with_options(
     let mut out = GraphBuffer::EMPTY;
     // SAFETY: all pointers are live for the call.
     let status = unsafe {
-        graph_invalidate_all_refresh_tokens(
+        graph_revoke(
             session,
+            INVALIDATE.as_ptr(),
+            INVALIDATE.len(),
             user.as_ptr(),
             user.len(),
             options.as_ptr(),
@@ -377,6 +431,8 @@ fn the_three_step_path_sends_the_token_only_to_the_graph_endpoint() {
     let status = unsafe {
         graph_prepare_revocation(
             connected.session,
+            INVALIDATE.as_ptr(),
+            INVALIDATE.len(),
             user.as_ptr(),
             user.len(),
             ptr::null(),
@@ -489,6 +545,8 @@ fn every_session_export_checks_session_then_subject_then_options() {
     let status = unsafe {
         graph_prepare_revocation(
             connected.session,
+            INVALIDATE.as_ptr(),
+            INVALIDATE.len(),
             user.as_ptr(),
             user.len(),
             bad_options.as_ptr(),

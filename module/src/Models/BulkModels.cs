@@ -58,9 +58,12 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         public long Concurrency { get; set; }
     }
 
-    /// <summary>What a bulk run does beyond revoking (-Verify, -JournalPath).</summary>
+    /// <summary>What a bulk run does: its action, and -Verify and -JournalPath.</summary>
     internal sealed class BulkRunSettings
     {
+        /// <summary>The action's wire name: invalidateAllRefreshTokens or revokeSignInSessions.</summary>
+        public string Action { get; set; } = string.Empty;
+
         public bool Verify { get; set; }
 
         public string? JournalPath { get; set; }

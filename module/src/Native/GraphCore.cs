@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Security;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Graph.Beta.PowerShell.Models;
 
 namespace Microsoft.Graph.Beta.PowerShell.Native
 {
@@ -154,11 +155,12 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         }
 
         /// <summary>
-        /// Revokes one user's sessions. A null session reports NotConnected from Rust. The outcome's
-        /// response headers are read only when <paramref name="withResponseHeaders"/> is set.
+        /// Revokes one user's sessions with <paramref name="action"/>. A null session reports
+        /// NotConnected from Rust. The outcome's response headers are read only when
+        /// <paramref name="withResponseHeaders"/> is set.
         /// </summary>
-        internal static (RevocationOutcome? Outcome, NativeError? Error) InvalidateAllRefreshTokens(
-            SessionHandle? session, string userId, CallOptions options, CancelHandle cancel, bool withResponseHeaders)
+        internal static (RevocationOutcome? Outcome, NativeError? Error) Revoke(
+            SessionHandle? session, RevocationAction action, string userId, CallOptions options, CancelHandle cancel, bool withResponseHeaders)
         {
             EnsureCompatible();
             if (!TryEncode(userId, out byte[] userIdBytes))
@@ -166,26 +168,37 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
                 return (null, UnpairedSurrogate());
             }
 
-            return CallWithOptions<byte[], RevocationOutcome>(
+            return CallWithOptions<(byte[] Action, byte[] User), RevocationOutcome>(
                 session,
                 options,
                 options.ProxyPassword,
                 cancel,
-                userIdBytes,
+                (Encoding.UTF8.GetBytes(action.WireName()), userIdBytes),
                 withResponseHeaders ? NativeResult.JsonOptions : NativeResult.JsonOptionsWithoutResponseHeaders,
-                static (byte[] user, in OptionsCall call, GraphBuffer* buffer) =>
+                static ((byte[] Action, byte[] User) subject, in OptionsCall call, GraphBuffer* buffer) =>
                 {
-                    fixed (byte* userPointer = user)
+                    fixed (byte* actionPointer = subject.Action)
+                    fixed (byte* userPointer = subject.User)
                     {
-                        return NativeMethods.graph_invalidate_all_refresh_tokens(
-                            call.Session, userPointer, (nuint)user.Length, call.Options, call.OptionsLength, call.Password, call.PasswordLength, call.Cancel, buffer);
+                        return NativeMethods.graph_revoke(
+                            call.Session,
+                            actionPointer,
+                            (nuint)subject.Action.Length,
+                            userPointer,
+                            (nuint)subject.User.Length,
+                            call.Options,
+                            call.OptionsLength,
+                            call.Password,
+                            call.PasswordLength,
+                            call.Cancel,
+                            buffer);
                     }
                 });
         }
 
         /// <summary>The request that would revoke one user, for the script pipeline steps to see.</summary>
         internal static (PreparedRequest? Request, NativeError? Error) PrepareRevocation(
-            SessionHandle? session, string userId, CallOptions options)
+            SessionHandle? session, RevocationAction action, string userId, CallOptions options)
         {
             EnsureCompatible();
             if (!TryEncode(userId, out byte[] userIdBytes))
@@ -194,19 +207,27 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
             }
 
             // Preparing sends nothing, so the proxy password stays where it is.
-            return CallWithOptions<byte[], PreparedRequest>(
+            return CallWithOptions<(byte[] Action, byte[] User), PreparedRequest>(
                 session,
                 options,
                 null,
                 null,
-                userIdBytes,
+                (Encoding.UTF8.GetBytes(action.WireName()), userIdBytes),
                 NativeResult.JsonOptions,
-                static (byte[] user, in OptionsCall call, GraphBuffer* buffer) =>
+                static ((byte[] Action, byte[] User) subject, in OptionsCall call, GraphBuffer* buffer) =>
                 {
-                    fixed (byte* userPointer = user)
+                    fixed (byte* actionPointer = subject.Action)
+                    fixed (byte* userPointer = subject.User)
                     {
                         return NativeMethods.graph_prepare_revocation(
-                            call.Session, userPointer, (nuint)user.Length, call.Options, call.OptionsLength, buffer);
+                            call.Session,
+                            actionPointer,
+                            (nuint)subject.Action.Length,
+                            userPointer,
+                            (nuint)subject.User.Length,
+                            call.Options,
+                            call.OptionsLength,
+                            buffer);
                     }
                 });
         }
@@ -288,13 +309,13 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         }
 
         /// <summary>
-        /// Starts a bulk run. <paramref name="settings"/> turns on -Verify and -JournalPath (null: a
-        /// plain run, nothing parsed); the journal is opened here, so a refused path throws.
+        /// Starts a bulk run of <paramref name="settings"/>' action, with -Verify and -JournalPath
+        /// if set; the journal is opened here, so a refused path throws.
         /// </summary>
-        internal static (BulkHandle Handle, BulkStarted Started) StartBulk(SessionHandle session, CallOptions options, BulkRunSettings? settings)
+        internal static (BulkHandle Handle, BulkStarted Started) StartBulk(SessionHandle session, CallOptions options, BulkRunSettings settings)
         {
             EnsureCompatible();
-            byte[] settingsJson = settings is null ? Array.Empty<byte>() : JsonSerializer.SerializeToUtf8Bytes(settings, NativeResult.JsonOptions);
+            byte[] settingsJson = JsonSerializer.SerializeToUtf8Bytes(settings, NativeResult.JsonOptions);
             StrongBox<(IntPtr Handle, byte[] Settings)> started = new((IntPtr.Zero, settingsJson));
             (BulkStarted? answer, NativeError? error) = CallWithOptions<StrongBox<(IntPtr Handle, byte[] Settings)>, BulkStarted>(
                 session,

@@ -219,8 +219,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         internal static extern void graph_device_code_free(GraphDeviceCode* pending);
 
         /// <summary>
-        ///  Invalidates all refresh tokens of one user and writes the `RevocationOutcome` as JSON.
-        ///  `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}`, or
+        ///  Signs one user out with `action` (`invalidateAllRefreshTokens` or `revokeSignInSessions`,
+        ///  UTF-8) and writes the `RevocationOutcome` as JSON. `options` is JSON `{"headers":[[name,value]],"proxy":{"url","username"},"trace":bool}`, or
         ///  empty (null, 0) for the defaults, which is what a plain call passes so nothing is parsed;
         ///  `proxy_password` the proxy password's UTF-8 bytes (or empty). Blocks until Graph answers or
         ///  `cancel` is signalled (`Cancelled`).
@@ -229,24 +229,25 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         ///  `session` and `cancel` must be null or live handles; every pointer/length pair null with
         ///  length 0 or that many readable bytes; `out` null or valid for one write.
         /// </summary>
-        [DllImport(__DllName, EntryPoint = "graph_invalidate_all_refresh_tokens", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern GraphStatus graph_invalidate_all_refresh_tokens(GraphSession* session, byte* user_id, nuint user_id_len, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, GraphCancel* cancel, GraphBuffer* @out);
+        [DllImport(__DllName, EntryPoint = "graph_revoke", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern GraphStatus graph_revoke(GraphSession* session, byte* action, nuint action_len, byte* user_id, nuint user_id_len, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, GraphCancel* cancel, GraphBuffer* @out);
 
         /// <summary>
-        ///  Writes the request that would revoke one user (a `PreparedRequest`, without credential).
+        ///  Writes the request that would revoke one user with `action` (a `PreparedRequest`, without
+        ///  credential).
         ///
         ///  # Safety
-        ///  As for [`graph_invalidate_all_refresh_tokens`].
+        ///  As for [`graph_revoke`].
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_prepare_revocation", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern GraphStatus graph_prepare_revocation(GraphSession* session, byte* user_id, nuint user_id_len, byte* options, nuint options_len, GraphBuffer* @out);
+        internal static extern GraphStatus graph_prepare_revocation(GraphSession* session, byte* action, nuint action_len, byte* user_id, nuint user_id_len, byte* options, nuint options_len, GraphBuffer* @out);
 
         /// <summary>
         ///  Sends a `PreparedRequest` (JSON) with the session's token and writes the `RawResponse`.
         ///  The token is only sent to the session's Graph endpoint.
         ///
         ///  # Safety
-        ///  As for [`graph_invalidate_all_refresh_tokens`].
+        ///  As for [`graph_revoke`].
         /// </summary>
         [DllImport(__DllName, EntryPoint = "graph_send", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern GraphStatus graph_send(GraphSession* session, byte* request, nuint request_len, byte* options, nuint options_len, byte* proxy_password, nuint proxy_password_len, GraphCancel* cancel, GraphBuffer* @out);
@@ -281,8 +282,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
 
         /// <summary>
         ///  Starts a bulk run on a session with per-run options (as for
-        ///  `graph_invalidate_all_refresh_tokens`) and run settings (JSON
-        ///  `{"verify":bool,"journalPath":string|null}`, or empty for a plain run). The journal, if
+        ///  `graph_revoke`) and run settings (JSON `{"action":...,"verify":bool,"journalPath":string|null}`,
+        ///  or empty for a plain run of `invalidateAllRefreshTokens`). The journal, if
         ///  any, is opened here (refused: `JournalRefused`; unusable: `JournalIo`). On success
         ///  `*bulk_out` receives the handle and `out` `{"journalDone":n,"journalSkippedLines":n}`.
         ///

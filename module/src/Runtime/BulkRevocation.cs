@@ -41,21 +41,24 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         private bool _completed;
         private TimeSpan _lastProgress = TimeSpan.Zero;
         private bool _progressShown;
+        // What the progress bar says the run is doing.
+        private readonly string _activity;
         private long _revoked;
         private long _verified;
         private long _skipped;
         private long _failed;
 
         /// <summary>Starts the engine's run; a journal path the engine refuses throws <see cref="NativeErrorException"/>.</summary>
-        internal BulkRevocation(PSCmdlet cmdlet, SessionHandle session, CallOptions options, BulkRunSettings? settings)
+        internal BulkRevocation(PSCmdlet cmdlet, SessionHandle session, CallOptions options, BulkRunSettings settings, string activity)
         {
+            _activity = activity;
             _cmdlet = cmdlet;
             // Taken now: once the pipeline is stopped, the cmdlet's own accessors may be gone.
             _variables = cmdlet.SessionState.PSVariable;
             _host = cmdlet.Host;
-            _summarize = settings is not null;
+            _summarize = settings.Verify || settings.JournalPath is not null;
             (_handle, BulkStarted started) = GraphCore.StartBulk(session, options, settings);
-            if (settings?.JournalPath is string journal)
+            if (settings.JournalPath is string journal)
             {
                 cmdlet.WriteVerbose($"Journal '{journal}': {started.JournalDone} users recorded as revoked or verified for this Graph endpoint, {started.JournalSkippedLines} unreadable lines ignored.");
             }
@@ -108,7 +111,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
 
             if (_progressShown)
             {
-                _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed });
+                _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, _activity, "Done") { RecordType = ProgressRecordType.Completed });
             }
         }
 
@@ -117,7 +120,6 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
 
         public void Dispose() => _handle.Dispose();
 
-        private static string Activity => "Invalidating refresh tokens";
 
         private BulkPoll Drain(TimeSpan wait)
         {
@@ -212,7 +214,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
             _progressShown = true;
             long done = progress.Succeeded + progress.Failed;
             string status = $"{done} of {progress.Submitted} done: {progress.Succeeded} revoked, {progress.Failed} failed, {progress.Throttled} throttled answers waited out";
-            _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, Activity, status)
+            _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, _activity, status)
             {
                 PercentComplete = progress.Submitted == 0 ? 0 : (int)(100 * done / progress.Submitted),
             });

@@ -17,7 +17,7 @@ use super::dispatcher::Pending;
 use crate::error::{ErrorKind, GraphError};
 use crate::exchange::{PreparedRequest, RawResponse, find_header};
 use crate::retry::{RetryClass, classify_status, parse_retry_after};
-use crate::revoke::{graph_boolean, interpret_revocation};
+use crate::revoke::{RevocationAction, graph_boolean, interpret_revocation};
 use crate::session::Session;
 
 /// What one attempt meant for one item: a revocation's outcome, or what a read showed.
@@ -35,7 +35,11 @@ pub(crate) enum ItemResult<T = ItemOutcome> {
 }
 
 /// The `$batch` request for these items.
-pub(crate) fn batch_request(session: &Session, items: &[Pending]) -> PreparedRequest {
+pub(crate) fn batch_request(
+    session: &Session,
+    action: RevocationAction,
+    items: &[Pending],
+) -> PreparedRequest {
     let requests: Vec<Value> = items
         .iter()
         .map(|item| {
@@ -51,7 +55,7 @@ pub(crate) fn batch_request(session: &Session, items: &[Pending]) -> PreparedReq
             json!({
                 "id": item.submitted.seq.to_string(),
                 "method": "POST",
-                "url": format!("/{}/invalidateAllRefreshTokens", item.submitted.user.users_path()),
+                "url": format!("/{}/{}", item.submitted.user.users_path(), action.name()),
                 "headers": headers,
                 "body": {},
             })
@@ -69,8 +73,12 @@ pub(crate) fn batch_request(session: &Session, items: &[Pending]) -> PreparedReq
 }
 
 /// The plain POST for a lone item.
-pub(crate) fn single_request(session: &Session, item: &Pending) -> PreparedRequest {
-    let mut request = session.prepare_revocation(&item.submitted.user, &Default::default());
+pub(crate) fn single_request(
+    session: &Session,
+    action: RevocationAction,
+    item: &Pending,
+) -> PreparedRequest {
+    let mut request = session.prepare_revocation(&item.submitted.user, action, &Default::default());
     request.headers = vec![("client-request-id".into(), item.client_request_id.clone())];
     request
         .headers

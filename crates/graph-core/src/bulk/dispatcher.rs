@@ -241,12 +241,13 @@ impl Dispatcher {
             let session = Arc::clone(&self.session);
             let options = self.options.clone();
             let context = self.config.request_context;
+            let action = self.config.action;
             let number = self.launched;
             self.launched += 1;
             self.airborne.insert(number);
             self.flights.spawn(async move {
                 let results = if items.len() == 1 {
-                    let request = single_request(&session, &items[0]);
+                    let request = single_request(&session, action, &items[0]);
                     session
                         .send_once(&request, &options, items[0].attempts, &context)
                         .await
@@ -255,7 +256,7 @@ impl Dispatcher {
                             (vec![single_result(&request, response)], percentage)
                         })
                 } else {
-                    let request = batch_request(&session, &items);
+                    let request = batch_request(&session, action, &items);
                     session
                         .send_once(&request, &options, 0, &context)
                         .await

@@ -36,6 +36,7 @@ use crate::error::GraphError;
 use crate::journal::Journal;
 use crate::request_context::RequestContext;
 use crate::request_options::RequestOptions;
+use crate::revoke::RevocationAction;
 use crate::runtime::runtime;
 use crate::session::Session;
 
@@ -89,6 +90,8 @@ pub struct BulkConfig {
     /// Never more requests in flight than this.
     pub max_concurrency: usize,
     pub request_context: RequestContext,
+    /// The action every item sends.
+    pub action: RevocationAction,
     /// `-Verify`: read each revoked user back before reporting it.
     pub verify: bool,
     /// `-JournalPath`: record every outcome, and skip users recorded as done.
@@ -102,6 +105,7 @@ impl Default for BulkConfig {
             initial_concurrency: 4,
             max_concurrency: 32,
             request_context: RequestContext::current(),
+            action: RevocationAction::default(),
             verify: false,
             journal: None,
         }
