@@ -347,7 +347,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Native
         ///  that could not be sent (not connected, a URI off the Graph origin, a network failure) is a
         ///  `GraphError` with status `Error`. `request` is JSON `{"method","uri","headers":[[n,v]]}`;
         ///  `body` the body's bytes (empty for none); `options` and `proxy_password` as for
-        ///  `graph_invalidate_all_refresh_tokens`. Blocks until Graph answers or `cancel` is signalled.
+        ///  `graph_revoke`. Blocks until Graph answers or `cancel` is signalled.
         ///
         ///  # Safety
         ///  `session` and `cancel` must be null or live handles; every pointer/length pair null with
