@@ -307,6 +307,17 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
             ($answer.body | ConvertFrom-Json).manager.id | Should -Be 'm1'
         }
 
+        It 'sends Get-Content lines of a JSON file (a string array) as one JSON text, and other arrays as JSON arrays' {
+            $file = Join-Path ([System.IO.Path]::GetTempPath()) "body-$([guid]::NewGuid().ToString('n')).json"
+            Set-Content -Path $file -Value '{', '  "accountEnabled": false', '}'
+            $answer = Invoke-MgGraphRequest -Method PATCH -Uri 'v1.0/mock/echo' -Body (Get-Content $file)
+            Remove-Item $file
+            $answer.body | Should -Be '{   "accountEnabled": false }'
+            ($answer.body | ConvertFrom-Json).accountEnabled | Should -BeFalse
+            $answer = Invoke-MgGraphRequest -Method POST -Uri 'v1.0/mock/echo' -Body @(1, 2)
+            $answer.body | Should -Be '[1,2]'
+        }
+
         It 'takes the body from the pipeline' {
             $answer = '{"piped":1}' | Invoke-MgGraphRequest -Method POST -Uri 'v1.0/mock/echo'
             $answer.body | Should -Be '{"piped":1}'

@@ -94,7 +94,13 @@ pub fn resolve_request_url(graph_endpoint: &str, uri: &str) -> Result<Url, Graph
         Ok(absolute) if !uri.starts_with('/') => absolute,
         _ => relative_url(&endpoint, uri)?,
     };
-    if target.origin() != endpoint.origin() || !target.username().is_empty() {
+    if !target.username().is_empty() || target.password().is_some() {
+        // Never echoed: it may be a password. Sent, it would become a second Authorization.
+        return Err(GraphError::invalid_argument(
+            "the URI carries a user name or password before its host: remove it; requests are signed with the connected token",
+        ));
+    }
+    if target.origin() != endpoint.origin() {
         return Err(outside_graph_endpoint(&target, &endpoint));
     }
     Ok(target)
@@ -102,9 +108,9 @@ pub fn resolve_request_url(graph_endpoint: &str, uri: &str) -> Result<Url, Graph
 
 impl Session {
     /// Sends one request for `Invoke-MgGraphRequest` and returns Graph's answer, whatever
-    /// its status. 429, 503 and 504 are retried as for every call; a broken connection only
-    /// for methods that can be repeated safely (GET, PUT, DELETE), because a resent POST or
-    /// PATCH could create or change something twice.
+    /// its status. 429 and 503 are retried as for every call; a 504 and a broken connection
+    /// only for methods that can be repeated safely (GET, PUT, DELETE), because the request may
+    /// have reached Graph and a resent POST or PATCH could create or change something twice.
     pub async fn graph_request(
         &self,
         request: &GraphRequest,
@@ -165,10 +171,16 @@ impl Session {
                 headers: headers.clone(),
                 body: String::from_utf8_lossy(body).into_owned(),
             };
+            // Not the body: answers to arbitrary Graph calls carry secrets no key list can
+            // know (a new client secret's secretText, a LAPS passwordBase64, a BitLocker key),
+            // and -Debug output ends up in transcripts and CI logs.
             let raw = RawResponse {
                 status: answered.status,
                 headers: answered.headers.clone(),
-                body: String::from_utf8_lossy(&answered.body).into_owned(),
+                body: format!(
+                    "[{} bytes, not shown: answers may hold secrets]",
+                    answered.body.len()
+                ),
                 exchange: None,
             };
             Exchange::record(&prepared, &answered.sent_headers, &raw, answered.elapsed_ms)
@@ -291,7 +303,6 @@ mod tests {
             "http://graph.microsoft.com/v1.0/me",
             "https://graph.microsoft.com:8443/v1.0/me",
             "https://graph.microsoft.com.evil.example/v1.0/me",
-            "https://user@graph.microsoft.com/v1.0/me",
             "file:///etc/passwd",
             "ftp://graph.microsoft.com/v1.0/me",
         ] {
@@ -309,6 +320,19 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn a_user_name_or_password_in_the_uri_is_refused_and_never_shown() {
+        for uri in [
+            "https://user@graph.microsoft.com/v1.0/me",
+            "https://:hunter2@graph.microsoft.com/v1.0/me",
+            "https://admin:hunter2@graph.microsoft.com/v1.0/me",
+        ] {
+            let error = resolve_request_url(GRAPH, uri).expect_err(uri);
+            assert_eq!(error.kind, ErrorKind::InvalidArgument, "{uri}");
+            assert!(!error.message.contains("hunter2"), "{}", error.message);
+        }
     }
 
     #[test]

@@ -259,11 +259,12 @@ impl RetryableAnswer for Answered {
 }
 
 /// Runs `once` until its answer is final: 429 waits as Graph asks without spending
-/// `MaxRetry`; 503, 504 (and broken connections, when `retry_broken_connections`) spend it;
+/// `MaxRetry`; 503 spends it, and so do 504 and broken connections when the request is
+/// `repeatable` (sending it twice does no harm: a revocation, a GET, PUT or DELETE);
 /// everything must fit in `RetriesTimeLimit`. Returns the last answer when retries run out.
 pub(crate) async fn with_retries<T, Fut>(
     context: &RequestContext,
-    retry_broken_connections: bool,
+    repeatable: bool,
     mut once: impl FnMut(u32) -> Fut,
 ) -> Result<T, GraphError>
 where
@@ -277,14 +278,19 @@ where
         let result = once(attempt).await;
         let (class, retry_after) = match &result {
             Ok(response) => (
-                classify_status(response.status()),
+                match classify_status(response.status()) {
+                    // A gateway that gave up may have let the request through to Graph.
+                    RetryClass::Transient if !repeatable && response.status() == 504 => {
+                        RetryClass::Final
+                    }
+                    class => class,
+                },
                 response
                     .retry_after()
                     .and_then(|value| parse_retry_after(value, SystemTime::now())),
             ),
             Err(error)
-                if retry_broken_connections
-                    && matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout) =>
+                if repeatable && matches!(error.kind, ErrorKind::Network | ErrorKind::Timeout) =>
             {
                 (RetryClass::Transient, None)
             }

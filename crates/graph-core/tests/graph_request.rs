@@ -236,6 +236,72 @@ fn a_redirect_to_another_origin_is_refused_and_the_token_stays_home() {
 }
 
 #[test]
+fn a_gateway_timeout_is_resent_only_for_methods_that_can_be_repeated() {
+    let stage = Stage::new();
+    // MaxRetry is 1 here: a resent request makes two attempts.
+    for (status, method, attempts) in [
+        // A POST answered 504 may have reached Graph: sent once, the 504 is the answer.
+        (504, "POST", 1),
+        (504, "PATCH", 1),
+        (504, "GET", 2),
+        (504, "DELETE", 2),
+        // A 503 says the request was not served: safe to resend whatever the method.
+        (503, "POST", 2),
+    ] {
+        let graph = stage.hostile([127, 0, 0, 1]);
+        let session = stage.session(&graph.url(), TOKEN.as_bytes());
+        graph.script([Scripted::times(
+            Act::Answer {
+                status,
+                headers: Default::default(),
+                body: String::new(),
+            },
+            0,
+        )]);
+        let answer = request(&session, method, "v1.0/users", b"{}").expect("answer");
+        assert_eq!(answer.status, status);
+        assert_eq!(graph.requests().len(), attempts, "{status} to a {method}");
+    }
+}
+
+#[test]
+fn a_debug_trace_never_shows_the_answer_body() {
+    let stage = Stage::new();
+    let graph = stage.hostile([127, 0, 0, 1]);
+    let session = stage.session(&graph.url(), TOKEN.as_bytes());
+    graph.script([Scripted::times(
+        Act::Answer {
+            status: 200,
+            headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
+            body: r#"{"secretText":"Qx8~not-for-logs","passwordBase64":"aHVudGVyMg=="}"#.into(),
+        },
+        1,
+    )]);
+    let request = GraphRequest {
+        method: "POST".to_owned(),
+        uri: "v1.0/applications/x/addPassword".to_owned(),
+        headers: Vec::new(),
+    };
+    let mut options = RequestOptions::default();
+    options.trace = true;
+    let answer = block_on_cancellable(
+        &CancellationToken::new(),
+        session.graph_request(&request, b"{}", &options),
+    )
+    .expect("answer");
+    assert!(
+        answer.body.starts_with(br#"{"secretText""#),
+        "the caller gets the body"
+    );
+    let trace = serde_json::to_string(&answer.exchange).expect("trace");
+    assert!(trace.contains("POST"), "{trace}");
+    assert!(
+        !trace.contains("not-for-logs") && !trace.contains("aHVudGVyMg"),
+        "{trace}"
+    );
+}
+
+#[test]
 fn a_same_origin_redirect_is_followed_with_the_token() {
     let stage = Stage::new();
     let graph = stage.hostile([127, 0, 0, 1]);

@@ -3,6 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using System.Net.Http.Headers;
@@ -18,7 +19,8 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
     /// and objects included, no depth cut-off like ConvertTo-Json's default of 2), byte arrays and
     /// streams go as they are, anything else is converted to a string. Where the official module
     /// sends a PSCustomObject or an array as its PowerShell string form ("@{a=1}"), this one sends
-    /// JSON, which is what such a script meant.
+    /// JSON, which is what such a script meant; an array of strings only (Get-Content's lines of a
+    /// JSON file) is joined with spaces, as the official module sends it.
     /// </summary>
     internal static class GraphRequestBody
     {
@@ -63,6 +65,10 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
                     return ToJson(body);
                 case string text:
                     return Encode(text, contentType);
+                case IEnumerable lines when AllText(lines):
+                    // Get-Content without -Raw: lines of a JSON file. Joined with a space, as
+                    // PowerShell (and so the official module) turns a string array into one string.
+                    return Encode(string.Join(' ', lines.Cast<object?>().Select(line => (string)Unwrap(line)!)), contentType);
                 case IEnumerable when content is not string:
                     return ToJson(body);
                 default:
@@ -127,6 +133,23 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
             }
 
             return encoding.GetBytes(text);
+        }
+
+        /// <summary>A non-empty sequence of strings only.</summary>
+        private static bool AllText(IEnumerable items)
+        {
+            bool any = false;
+            foreach (object? item in items)
+            {
+                if (Unwrap(item) is not string)
+                {
+                    return false;
+                }
+
+                any = true;
+            }
+
+            return any;
         }
 
         private static object? Unwrap(object? value) => value is PSObject wrapped && wrapped.BaseObject is not PSCustomObject ? wrapped.BaseObject : value;
