@@ -269,6 +269,25 @@ Describe 'Invoke-MgGraphRequest' -Tag CI {
             Test-Path (Join-Path $Scratch 'escape') | Should -BeFalse
         }
 
+        It 'never replaces an existing file under a name the server chose, and keeps a binary answer saved with -PassThru' {
+            $folder = New-Item -ItemType Directory -Path (Join-Path $Scratch 'keep')
+            Set-Content -Path (Join-Path $folder 'escapebytes.bin') -Value 'mine'
+            Push-Location $folder
+            try { { Invoke-MgGraphRequest -Uri 'v1.0/mock/bytes' -InferOutputFileName } | Should -Throw -ErrorId 'InvokeGraphRequestOutputFileUnwritable,*' }
+            finally { Pop-Location }
+            (Get-Content (Join-Path $folder 'escapebytes.bin') -Raw).Trim() | Should -Be 'mine'
+            $path = Join-Path $folder 'kept.bin'
+            { Invoke-MgGraphRequest -Uri 'v1.0/mock/bytes' -OutputFilePath $path -PassThru } | Should -Throw -ErrorId 'InvokeGraphContentTypeException,*'
+            (Get-Item $path).Length | Should -Be 256
+        }
+
+        It 'reports an output folder that does not exist as a WriteError naming the path' {
+            $missing = Join-Path $Scratch 'no-such-folder/out.json'
+            $failure = { Invoke-MgGraphRequest -Uri 'v1.0/mock/echo' -OutputFilePath $missing } | Should -Throw -ErrorId 'InvokeGraphRequestOutputFileUnwritable,*' -PassThru
+            $failure.CategoryInfo.Category | Should -Be 'WriteError'
+            $failure.Exception.Message | Should -BeLike "*$missing*"
+        }
+
         It 'refuses -PassThru without -OutputFilePath' {
             { Invoke-MgGraphRequest -Uri 'v1.0/mock/echo' -PassThru } | Should -Throw -ErrorId 'InvokeGraphRequestOutFileMissingException,*'
         }

@@ -317,6 +317,15 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 ThrowInvalidArgument(problem.Message, "InvokeGraphRequestBodyConversionFailed");
                 throw;
             }
+            catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new IOException($"-InputFilePath '{InputFilePath}' could not be read ({problem.Message}): check that the file exists and is readable.", problem),
+                    "InvokeGraphRequestInputFileUnreadable",
+                    ErrorCategory.ReadError,
+                    InputFilePath));
+                throw;
+            }
 
             if (contentType is not null && (bytes.Length > 0 || Method != GraphRequestMethod.GET))
             {
@@ -358,22 +367,45 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
                 ThrowTerminatingError(GraphAnswerMessages.HttpError(answer, method, Uri));
             }
 
+            // Files first: -PassThru of an answer that cannot be written to the pipeline must
+            // not cost the file.
             bool toFile = !string.IsNullOrEmpty(OutputFilePath);
-            if ((!toFile && !InferOutputFileName) || PassThru)
-            {
-                WriteBody(answer, method, contentType);
-            }
-
             if (toFile)
             {
                 string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputFilePath);
-                File.WriteAllBytes(path, answer.Body);
+                SaveBody(path, answer.Body, FileMode.Create);
                 WriteVerbose($"Wrote {answer.Body.Length} bytes to '{path}'.");
             }
 
             if (InferOutputFileName)
             {
                 SaveToInferredFile(answer);
+            }
+
+            if ((!toFile && !InferOutputFileName) || PassThru)
+            {
+                WriteBody(answer, method, contentType);
+            }
+        }
+
+        /// <summary>Writes the answer to a file; a file system refusal is a WriteError naming the path.</summary>
+        private void SaveBody(string path, byte[] body, FileMode mode)
+        {
+            try
+            {
+                using FileStream file = new(path, mode, FileAccess.Write);
+                file.Write(body);
+            }
+            catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+            {
+                string advice = mode == FileMode.CreateNew && File.Exists(path)
+                    ? "a file of that name already exists, and a name chosen by the server never replaces one: move it, or use -OutputFilePath"
+                    : "check that the folder exists and is writable";
+                ThrowTerminatingError(new ErrorRecord(
+                    new IOException($"The answer could not be saved to '{path}' ({problem.Message}): {advice}.", problem),
+                    "InvokeGraphRequestOutputFileUnwritable",
+                    ErrorCategory.WriteError,
+                    path));
             }
         }
 
@@ -451,7 +483,7 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
             }
 
             string path = Path.Combine(SessionState.Path.CurrentFileSystemLocation.ProviderPath, safeName);
-            File.WriteAllBytes(path, answer.Body);
+            SaveBody(path, answer.Body, FileMode.CreateNew);
             WriteVerbose($"Wrote {answer.Body.Length} bytes to '{path}', the file name the answer gave ('{fileName}').");
         }
 
