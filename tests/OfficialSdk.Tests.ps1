@@ -148,7 +148,12 @@ Describe 'one sign-in beside the official Microsoft.Graph.Authentication' -Tag C
     }
 
     It 'revokes 200 piped users in order with the official module''s connection, in JSON batches' {
-        $result = Invoke-Child -Script @'
+        # Users travel together only while a request is in flight: an instant mock can answer
+        # each one before the next is piped, and then every user rightly goes alone. A little
+        # latency, as on the real network, makes batching the case under test (CI saw that race).
+        Invoke-MockControl $Mock PUT latency @{ ms = 20 } | Out-Null
+        try {
+            $result = Invoke-Child -Script @'
 $ErrorActionPreference = 'Stop'
 Import-Module $env:OFFICIAL
 Import-Module $env:OURS
@@ -164,6 +169,8 @@ $errorsAt = @(for ($i = 0; $i -lt $results.Count; $i++) { if ($results[$i] -is [
     Target = "$($results[99].TargetObject)"
 } | ConvertTo-Json -Compress
 '@
+        }
+        finally { Invoke-MockControl $Mock PUT latency @{ ms = 0 } | Out-Null }
         $result.Count | Should -Be 200
         $result.Trues | Should -Be 199
         $result.ErrorsAt | Should -Be @(99)
