@@ -6,8 +6,8 @@ use graph_core::runtime::block_on_cancellable;
 use crate::boundary::guard;
 use crate::buffer::{GraphBuffer, input_bytes, input_json};
 use crate::cancel_exports::{GraphCancel, token_of};
-use crate::request_options::read_options;
-use crate::session_exports::{GraphSession, session_ref};
+use crate::revoke_exports::read_call;
+use crate::session_exports::GraphSession;
 use crate::status::GraphStatus;
 
 /// Sends one request and writes Graph's answer (a `GraphAnswer`: status, headers, the body in
@@ -37,11 +37,15 @@ pub unsafe extern "C" fn graph_request(
     // SAFETY: forwarded contract.
     unsafe {
         guard(out, || {
-            // The same order of checks as every session-bound export: session, subject, options.
-            let session = session_ref(session)?;
-            let request: GraphRequest = input_json(request, request_len, "the request")?;
-            let body = input_bytes(body, body_len, "the request body")?;
-            let options = read_options(options, options_len, proxy_password, proxy_password_len)?;
+            let (session, (request, body), options) = read_call(
+                session,
+                || {
+                    let request: GraphRequest = input_json(request, request_len, "the request")?;
+                    Ok((request, input_bytes(body, body_len, "the request body")?))
+                },
+                (options, options_len),
+                (proxy_password, proxy_password_len),
+            )?;
             let cancel = token_of(cancel);
             block_on_cancellable(&cancel, session.graph_request(&request, body, &options))
         })

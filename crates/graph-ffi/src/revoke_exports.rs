@@ -144,7 +144,7 @@ pub unsafe extern "C" fn graph_interpret_revocation(
 /// # Safety
 /// `session` null or a live handle; each pointer/length pair null with length 0 or that many
 /// readable bytes, alive for the returned borrow.
-unsafe fn read_call<'a, T>(
+pub(crate) unsafe fn read_call<'a, T>(
     session: *const GraphSession,
     subject: impl FnOnce() -> Result<T, GraphError>,
     (options, options_len): (*const u8, usize),

@@ -490,13 +490,11 @@ namespace Microsoft.Graph.Beta.PowerShell.Cmdlets
         private static string Text(byte[] body, string? contentType)
         {
             Encoding encoding = Encoding.UTF8;
-            if (contentType is not null
-                && MediaTypeHeaderValue.TryParse(contentType, out MediaTypeHeaderValue? mediaType)
-                && !string.IsNullOrEmpty(mediaType.CharSet))
+            if (GraphRequestBody.CharsetOf(contentType) is string charset)
             {
                 try
                 {
-                    encoding = Encoding.GetEncoding(mediaType.CharSet.Trim('"'));
+                    encoding = Encoding.GetEncoding(charset);
                 }
                 catch (ArgumentException)
                 {

@@ -118,22 +118,28 @@ namespace Microsoft.Graph.Beta.PowerShell.Runtime
         private static byte[] Encode(string text, string? contentType)
         {
             Encoding encoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
-            if (contentType is not null
-                && MediaTypeHeaderValue.TryParse(contentType, out MediaTypeHeaderValue? mediaType)
-                && !string.IsNullOrEmpty(mediaType.CharSet))
+            if (CharsetOf(contentType) is string charset)
             {
                 try
                 {
-                    encoding = Encoding.GetEncoding(mediaType.CharSet.Trim('"'));
+                    encoding = Encoding.GetEncoding(charset);
                 }
                 catch (ArgumentException)
                 {
-                    throw new ArgumentException($"-ContentType names the character set '{mediaType.CharSet}', which .NET does not know: use utf-8 or leave the charset out.");
+                    throw new ArgumentException($"-ContentType names the character set '{charset}', which .NET does not know: use utf-8 or leave the charset out.");
                 }
             }
 
             return encoding.GetBytes(text);
         }
+
+        /// <summary>The charset a content type names, unquoted, or null when it names none.</summary>
+        internal static string? CharsetOf(string? contentType) =>
+            contentType is not null
+                && MediaTypeHeaderValue.TryParse(contentType, out MediaTypeHeaderValue? mediaType)
+                && !string.IsNullOrEmpty(mediaType.CharSet)
+                ? mediaType.CharSet.Trim('"')
+                : null;
 
         /// <summary>A non-empty sequence of strings only.</summary>
         private static bool AllText(IEnumerable items)
